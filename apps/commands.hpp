@@ -1,0 +1,14 @@
+#pragma once
+// Each subcommand of the `ovllm` binary lives in its own apps/cmd_<name>.cpp and adds
+// itself to the top-level CLI11 app. The returned callback runs when it is selected.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace ovllm::cli {
+
+using Command = std::function<int()>;
+
+// One line per subcommand; apps/ovllm.cpp calls each in this order.
+
+}  // namespace ovllm::cli

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test: builds what changed, fetches the real test models once, then ctest.
+# Extra arguments go to ctest (for example: -L tokenizer, -R Golden).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+SHARED_DIR=${OVLLM_SHARED_DIR:-$(cd .. && pwd)/shared}
+export OVLLM_MODELS_DIR=${OVLLM_MODELS_DIR:-$PWD/.models}
+
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+# SmolLM2-135M (llama) and Qwen2.5-Coder-0.5B (qwen2); idempotent, ~0.1 s once present.
+bash "$SHARED_DIR/models/fetch.sh" --only smollm2 qwen05 "$OVLLM_MODELS_DIR"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"
