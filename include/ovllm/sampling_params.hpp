@@ -1,0 +1,49 @@
+#pragma once
+// Per-request sampling settings, with vLLM's field names and defaults.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ovllm {
+
+// What a RequestOutput carries while a request runs (vLLM's RequestOutputKind).
+enum class OutputKind {
+    cumulative,  // all text and ids so far
+    delta,       // only what is new since the last output
+    final_only,  // one output, when the request finishes
+};
+
+struct SamplingParams {
+    int n = 1;                        // completions per prompt; they share the prompt's blocks
+    float presence_penalty = 0.0f;    // subtracted once per token present in the output
+    float frequency_penalty = 0.0f;   // subtracted per occurrence in the output
+    float repetition_penalty = 1.0f;  // > 1 discourages tokens in prompt or output
+    float temperature = 1.0f;         // 0 = greedy
+    float top_p = 1.0f;               // (0, 1]
+    int top_k = 0;                    // 0 or -1 = all tokens
+    float min_p = 0.0f;               // [0, 1]
+    std::optional<uint64_t> seed;     // per-request RNG; same output whatever the batch
+    std::vector<std::string> stop;    // stop strings, matched on the detokenized text
+    std::vector<int64_t> stop_token_ids;
+    bool include_stop_str_in_output = false;
+    bool ignore_eos = false;
+    std::optional<int> max_tokens = 16;  // nullopt = up to the context limit
+    int min_tokens = 0;                  // EOS and stop ids are masked until reached
+    std::optional<int> logprobs;         // top-N logprobs per generated token (0 = chosen only)
+    std::optional<int> prompt_logprobs;  // top-N per prompt token
+    bool skip_special_tokens = true;
+    bool spaces_between_special_tokens = true;
+    std::map<int64_t, float> logit_bias;                   // token id -> added to its logit
+    std::optional<std::vector<int64_t>> allowed_token_ids;  // all others masked
+    std::vector<std::string> bad_words;                     // token sequences never completed
+    OutputKind output_kind = OutputKind::cumulative;
+
+    bool greedy() const { return temperature == 0.0f; }
+    // Throws ovllm::Error naming the field and its valid range (n < 1, temperature < 0,
+    // top_p outside (0, 1], top_k < -1, min_p outside [0, 1], max_tokens < 1, ...).
+    void validate() const;
+};
+
+}  // namespace ovllm
