@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the scheduler tests: config builders and a compact view of a step.
+#include <gtest/gtest.h>
+
 #include <numeric>
 #include <ostream>
 #include <vector>
@@ -75,6 +77,15 @@ inline std::vector<Entry> step(Scheduler& scheduler, TokenId token = 7) {
 inline Ids table(const Scheduler& scheduler, SeqId seq) {
     const auto span = scheduler.block_table(seq);
     return {span.begin(), span.end()};
+}
+
+// Every block back in the free queue with no reference left.
+inline void expect_all_free(const Scheduler& scheduler) {
+    const kv::KVCacheStats stats = scheduler.kv_stats();
+    EXPECT_EQ(stats.num_free_blocks, stats.num_blocks);
+    for (BlockId b = 0; b < stats.num_blocks; ++b) {
+        EXPECT_EQ(scheduler.kv_cache().pool().ref_count(b), 0) << "block " << b;
+    }
 }
 
 }  // namespace ovllm::sched::test

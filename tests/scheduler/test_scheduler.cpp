@@ -8,14 +8,6 @@ namespace {
 
 using Entries = std::vector<Entry>;
 
-void expect_all_free(const Scheduler& scheduler) {
-    const kv::KVCacheStats stats = scheduler.kv_stats();
-    EXPECT_EQ(stats.num_free_blocks, stats.num_blocks);
-    for (BlockId b = 0; b < stats.num_blocks; ++b) {
-        EXPECT_EQ(scheduler.kv_cache().pool().ref_count(b), 0) << "block " << b;
-    }
-}
-
 TEST(Scheduler, ChunksALongPromptToTheBudget) {
     Scheduler scheduler(make_config(16, 64, 64, 8, 1024, false));
     scheduler.add_sequence(spec(1, iota_tokens(150, 0)));
