@@ -10,7 +10,7 @@
 // - A full block may carry a hash; then the map sends that hash to it. A freed block keeps
 //   its hash (a later sequence can still hit it) until allocate() hands it out again, which
 //   evicts the map entry. One block per hash: a second block with the same content is not
-//   registered and stays plain.
+//   registered and stays plain. The map is reserved for num_blocks entries up front.
 #include <cstdint>
 #include <optional>
 #include <span>

@@ -17,12 +17,16 @@
 // The engine adds the n sequences of a request together with one group_id, before the step
 // that schedules them; the first computes the full prompt blocks, the others hit them in the
 // same step. This relies on the runner writing a step's keys and values before attention
-// reads them (paged attention does, layer by layer).
+// reads them: the CPU plugin's PagedAttention copies all new keys and values of the step into
+// the cache before its attention kernel runs, layer by layer.
 //
 // Call order per step: schedule(), run the model on the output, then update() with the tokens
 // sampled for the entries whose `sample` was true, then finish()/abort() as the engine
-// decides. The spans in SchedulerOutput stay valid until the next call that changes the
-// scheduler (update, append_token, add_sequence, finish, abort, schedule).
+// decides. Never abort between schedule() and the run of its output: blocks filled by that
+// run are already in the prefix cache, and other sequences of the step may read them.
+// Not thread-safe: the engine loop owns the scheduler. The spans in SchedulerOutput stay valid
+// until the next call that changes the scheduler (update, append_token, add_sequence, finish,
+// abort, schedule).
 #include <cstdint>
 #include <deque>
 #include <span>
