@@ -1,0 +1,133 @@
+#include "kv_cache/block_pool.hpp"
+
+#include "util/error.hpp"
+
+namespace ovllm::kv {
+
+BlockPool::BlockPool(int num_blocks) {
+    if (num_blocks <= 0) {
+        throw_error("kv cache: num_blocks must be positive, got {}", num_blocks);
+    }
+    blocks_.resize(static_cast<size_t>(num_blocks));
+    cached_.reserve(static_cast<size_t>(num_blocks));
+    for (BlockId id = 0; id < num_blocks; ++id) {
+        push_back(id);
+    }
+}
+
+size_t BlockPool::checked(BlockId id) const {
+    if (id < 0 || id >= num_blocks()) {
+        throw_error("kv cache: block id {} out of range [0, {})", id, num_blocks());
+    }
+    return static_cast<size_t>(id);
+}
+
+void BlockPool::push_back(BlockId id) {
+    Block& block = blocks_[static_cast<size_t>(id)];
+    block.prev = tail_;
+    block.next = kNone;
+    if (tail_ == kNone) {
+        head_ = id;
+    } else {
+        blocks_[static_cast<size_t>(tail_)].next = id;
+    }
+    tail_ = id;
+    ++num_free_;
+}
+
+void BlockPool::unlink(BlockId id) {
+    Block& block = blocks_[static_cast<size_t>(id)];
+    if (block.prev == kNone) {
+        head_ = block.next;
+    } else {
+        blocks_[static_cast<size_t>(block.prev)].next = block.next;
+    }
+    if (block.next == kNone) {
+        tail_ = block.prev;
+    } else {
+        blocks_[static_cast<size_t>(block.next)].prev = block.prev;
+    }
+    block.prev = kNone;
+    block.next = kNone;
+    --num_free_;
+}
+
+bool BlockPool::allocate(int count, std::vector<BlockId>& out) {
+    if (count < 0 || count > num_free_) {
+        return false;
+    }
+    for (int i = 0; i < count; ++i) {
+        const BlockId id = head_;
+        unlink(id);
+        Block& block = blocks_[static_cast<size_t>(id)];
+        if (block.has_hash) {
+            cached_.erase(block.hash);
+            block.has_hash = false;
+            block.hash = 0;
+        }
+        block.ref_count = 1;
+        out.push_back(id);
+    }
+    return true;
+}
+
+std::optional<BlockId> BlockPool::lookup(BlockHash hash) const {
+    const auto it = cached_.find(hash);
+    if (it == cached_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void BlockPool::touch(std::span<const BlockId> ids) {
+    for (const BlockId id : ids) {
+        Block& block = blocks_[checked(id)];
+        if (block.ref_count == 0) {
+            unlink(id);
+        }
+        ++block.ref_count;
+    }
+}
+
+void BlockPool::release(BlockId id) {
+    Block& block = blocks_[checked(id)];
+    if (block.ref_count <= 0) {
+        throw_error("kv cache: block {} released more often than taken", id);
+    }
+    if (--block.ref_count == 0) {
+        push_back(id);
+    }
+}
+
+bool BlockPool::cache(BlockId id, BlockHash hash) {
+    Block& block = blocks_[checked(id)];
+    if (block.has_hash) {
+        return false;
+    }
+    const auto [it, inserted] = cached_.try_emplace(hash, id);
+    if (!inserted) {
+        return false;
+    }
+    block.has_hash = true;
+    block.hash = hash;
+    return true;
+}
+
+std::optional<BlockHash> BlockPool::block_hash(BlockId id) const {
+    const Block& block = blocks_[checked(id)];
+    if (!block.has_hash) {
+        return std::nullopt;
+    }
+    return block.hash;
+}
+
+std::vector<BlockId> BlockPool::free_queue() const {
+    std::vector<BlockId> order;
+    order.reserve(static_cast<size_t>(num_free_));
+    for (BlockId id = head_; id != kNone; id = blocks_[static_cast<size_t>(id)].next) {
+        order.push_back(id);
+    }
+    return order;
+}
+
+}  // namespace ovllm::kv
