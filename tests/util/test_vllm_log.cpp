@@ -23,12 +23,14 @@ TEST(VllmLog, EngineConfigLine) {
 }
 
 TEST(VllmLog, EngineConfigLineDummyWeightsNoQuantization) {
+    // Assigned from std::string values: GCC 12 misreports -Wrestrict on short literals.
+    const std::string model = "m", tokenizer = "t", dummy = "dummy", f32 = "f32", none = "none";
     EngineConfig config;
-    config.model = "m";
-    config.tokenizer = "t";
-    config.load_format = "dummy";
-    config.dtype = "f32";
-    config.weight_format = "none";
+    config.model = model;
+    config.tokenizer = tokenizer;
+    config.load_format = dummy;
+    config.dtype = f32;
+    config.weight_format = none;
     config.seed = 5;
     config.enable_chunked_prefill = false;
     const std::string line = engine_config_line(config, 128, "0.2.0");
