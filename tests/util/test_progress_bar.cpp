@@ -93,9 +93,11 @@ TEST(ProgressBar, TerminalRedrawsInPlaceAtMostTenTimesASecond) {
     s.description = "P";
     s.show_token_speed = false;
     const std::string first = format_progress_line(s);
-    s.done = 2, s.elapsed_s = 0.125;
+    s.done = 2;
+    s.elapsed_s = 0.125;
     const std::string second = format_progress_line(s);
-    s.done = 3, s.elapsed_s = 0.1875;
+    s.done = 3;
+    s.elapsed_s = 0.1875;
     const std::string third = format_progress_line(s);
     s.elapsed_s = 0.25;
     const std::string last = format_progress_line(s);
