@@ -31,13 +31,13 @@ struct ModelConfig {
     int64_t intermediate_size = 0;    // ffn_dim (opt), n_inner or 4*hidden (gpt2)
     int64_t vocab_size = 0;
     int64_t max_position_embeddings = 0;
-    double norm_eps = 1e-6;          // rms_norm_eps or layer_norm_eps / layer_norm_epsilon
-    double rope_theta = 10000.0;     // top-level rope_theta or rope_parameters.rope_theta
-    double rope_local_theta = 0.0;   // gemma3 sliding layers (rope_local_base_freq); 0 = same
+    double norm_eps = 1e-6;         // rms_norm_eps or layer_norm_eps / layer_norm_epsilon
+    double rope_theta = 10000.0;    // top-level rope_theta or rope_parameters.rope_theta
+    double rope_local_theta = 0.0;  // gemma3 sliding layers (rope_local_base_freq); 0 = same
     RopeScaling rope_scaling;
     Activation hidden_act = Activation::silu;
-    bool tie_word_embeddings = true;  // absent means tied
-    bool attention_bias = false;      // q/k/v bias (qwen2: true)
+    bool tie_word_embeddings = true;        // absent means tied
+    bool attention_bias = false;            // q/k/v bias (qwen2: true)
     std::optional<int64_t> sliding_window;  // tokens; nullopt = full attention everywhere
     // Per layer: true when the layer uses the sliding window (from layer_types, or all layers
     // when a window is set and no layer_types are given). Size num_hidden_layers.
@@ -47,9 +47,9 @@ struct ModelConfig {
     bool do_layer_norm_before = true;
     int64_t word_embed_proj_dim = 0;
     // gemma3
-    double query_pre_attn_scalar = 0.0;                // 0 = head_dim
-    std::optional<double> final_logit_softcapping;     // tanh cap on logits
-    std::vector<int64_t> eos_token_ids;  // config.json's eos_token_id (int or list)
+    double query_pre_attn_scalar = 0.0;             // 0 = head_dim
+    std::optional<double> final_logit_softcapping;  // tanh cap on logits
+    std::vector<int64_t> eos_token_ids;             // config.json's eos_token_id (int or list)
     std::optional<int64_t> bos_token_id;
 
     // Attention scale applied to q·k: 1/sqrt(query_pre_attn_scalar or head_dim).

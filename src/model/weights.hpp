@@ -15,12 +15,12 @@ namespace ovllm::model {
 enum class WeightUse {
     matmul,             // [out, in] projection weight (nn.Linear layout)
     matmul_transposed,  // stored [in, out] (GPT-2 Conv1D); get() still returns [out, in]
-    embedding,  // [vocab, hidden] gathered by token id
-    other,      // norms, biases, position tables: never compressed
+    embedding,          // [vocab, hidden] gathered by token id
+    other,              // norms, biases, position tables: never compressed
 };
 
 class WeightSource {
-public:
+  public:
     virtual ~WeightSource() = default;
     virtual bool contains(const std::string& name) const = 0;
     // Throws ovllm::Error naming the file and tensor when it is missing, or when its stored
