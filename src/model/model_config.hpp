@@ -36,8 +36,9 @@ struct ModelConfig {
     double rope_local_theta = 0.0;  // gemma3 sliding layers (rope_local_base_freq); 0 = same
     RopeScaling rope_scaling;
     Activation hidden_act = Activation::silu;
-    bool tie_word_embeddings = true;        // absent means tied
-    bool attention_bias = false;            // q/k/v bias (qwen2: true)
+    bool tie_word_embeddings = true;  // absent means tied
+    bool attention_bias = false;      // q/k/v bias (qwen2: true; opt and gpt2: biases everywhere)
+    bool qk_norm = false;  // RMSNorm over head_dim on q and k before RoPE (qwen3, gemma3)
     std::optional<int64_t> sliding_window;  // tokens; nullopt = full attention everywhere
     // Per layer: true when the layer uses the sliding window (from layer_types, or all layers
     // when a window is set and no layer_types are given). Size num_hidden_layers.

@@ -1,0 +1,103 @@
+#include "model/dummy_weights.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <openvino/core/type/float16.hpp>
+#include <openvino/op/constant.hpp>
+#include <openvino/op/convert.hpp>
+#include <openvino/runtime/tensor.hpp>
+
+#include "util/error.hpp"
+
+namespace ovllm::model {
+namespace {
+
+constexpr float kScale = 0.02f;                 // half-width of the uniform range
+constexpr size_t kValuesPerDraw = 4;            // one 64-bit draw gives four 16-bit values
+constexpr size_t kParallelThreshold = 1 << 20;  // elements; below this one thread is faster
+
+uint64_t splitmix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+uint64_t fnv1a(const std::string& text) {
+    uint64_t hash = 0xCBF29CE484222325ull;
+    for (const char c : text) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001B3ull;
+    }
+    return hash;
+}
+
+bool is_norm_weight(const std::string& name, const ov::Shape& shape) {
+    const bool norm =
+        name.find("norm") != std::string::npos || name.find("ln_") != std::string::npos;
+    return shape.size() == 1 && norm && name.ends_with("weight");
+}
+
+// Fills elements [begin, end) of `data` (of `type`). Values depend only on (stream, index),
+// so the result is the same for any split across threads.
+void fill_range(void* data, ov::element::Type type, size_t begin, size_t end, uint64_t stream,
+                float center) {
+    for (size_t i = begin; i < end; ++i) {
+        const uint64_t draw = splitmix64(stream ^ ((i / kValuesPerDraw) * 0xD1B54A32D192ED03ull));
+        const auto bits = static_cast<uint16_t>(draw >> (16 * (i % kValuesPerDraw)));
+        const float value = center + kScale * (static_cast<float>(bits) / 32768.0f - 1.0f);
+        if (type == ov::element::f32) {
+            static_cast<float*>(data)[i] = value;
+        } else if (type == ov::element::bf16) {
+            static_cast<uint16_t*>(data)[i] =
+                static_cast<uint16_t>(std::bit_cast<uint32_t>(value) >> 16);
+        } else {
+            static_cast<ov::float16*>(data)[i] = ov::float16(value);
+        }
+    }
+}
+
+void fill_parallel(void* data, ov::element::Type type, size_t count, uint64_t stream,
+                   float center) {
+    const size_t threads =
+        count < kParallelThreshold ? 1 : std::max(1u, std::thread::hardware_concurrency());
+    if (threads == 1) {
+        fill_range(data, type, 0, count, stream, center);
+        return;
+    }
+    std::vector<std::jthread> workers;
+    const size_t chunk = (count + threads - 1) / threads;
+    for (size_t begin = 0; begin < count; begin += chunk) {
+        const size_t end = std::min(count, begin + chunk);
+        workers.emplace_back(fill_range, data, type, begin, end, stream, center);
+    }
+}
+
+}  // namespace
+
+DummyWeights::DummyWeights(uint64_t seed, ov::element::Type storage)
+    : seed_(seed), storage_(storage) {
+    if (storage != ov::element::f32 && storage != ov::element::f16 &&
+        storage != ov::element::bf16) {
+        throw_error("dummy weights: storage type {} is not f32, f16 or bf16",
+                    storage.get_type_name());
+    }
+}
+
+ov::Output<ov::Node> DummyWeights::get(const std::string& name, const ov::Shape& expected_shape,
+                                       WeightUse /*use*/) {
+    ov::Tensor buffer(storage_, expected_shape);  // owned, aligned
+    const float center = is_norm_weight(name, expected_shape) ? 1.0f : 0.0f;
+    fill_parallel(buffer.data(), storage_, buffer.get_size(), splitmix64(seed_ ^ fnv1a(name)),
+                  center);
+    auto constant = std::make_shared<ov::op::v0::Constant>(buffer);
+    constant->set_friendly_name(name);
+    if (storage_ == ov::element::f32) return constant;
+    return std::make_shared<ov::op::v0::Convert>(constant, ov::element::f32);
+}
+
+}  // namespace ovllm::model

@@ -1,0 +1,275 @@
+#include "model/safetensors.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "util/error.hpp"
+
+namespace ovllm::model {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr size_t kHeaderLengthBytes = 8;  // little-endian u64 before the JSON header
+
+ov::element::Type element_type(const std::string& dtype) {
+    if (dtype == "F32") return ov::element::f32;
+    if (dtype == "F16") return ov::element::f16;
+    if (dtype == "BF16") return ov::element::bf16;
+    return ov::element::dynamic;
+}
+
+// A closed file descriptor on every path out.
+class FileDescriptor {
+  public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+uint64_t read_u64_le(const std::byte* bytes) {
+    uint64_t value = 0;
+    for (size_t i = 0; i < kHeaderLengthBytes; ++i) {
+        value |= static_cast<uint64_t>(bytes[i]) << (8 * i);
+    }
+    return value;
+}
+
+// Validates one header entry and returns its view into the mapped data section.
+TensorView parse_entry(const std::string& file, const std::string& name, const json& entry,
+                       const std::byte* data, size_t data_size) {
+    if (!entry.is_object() || !entry.contains("dtype") || !entry["dtype"].is_string() ||
+        !entry.contains("shape") || !entry["shape"].is_array() || !entry.contains("data_offsets") ||
+        !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2) {
+        throw_error(
+            "{}: tensor '{}' has a malformed header entry (needs dtype, shape, "
+            "data_offsets)",
+            file, name);
+    }
+    TensorView view;
+    view.file = file;
+    view.dtype = entry["dtype"].get<std::string>();
+    view.type = element_type(view.dtype);
+    const size_t element_size = safetensors_dtype_size(view.dtype);
+    if (element_size == 0)
+        throw_error("{}: tensor '{}' has unknown dtype {}", file, name, view.dtype);
+    size_t elements = 1;
+    for (const json& dim : entry["shape"]) {
+        if (!dim.is_number_unsigned()) {
+            throw_error("{}: tensor '{}' has a shape entry that is not a non-negative integer",
+                        file, name);
+        }
+        view.shape.push_back(dim.get<size_t>());
+        elements *= view.shape.back();
+    }
+    const json& offsets = entry["data_offsets"];
+    if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {
+        throw_error("{}: tensor '{}' has data_offsets that are not non-negative integers", file,
+                    name);
+    }
+    const uint64_t begin = offsets[0].get<uint64_t>();
+    const uint64_t end = offsets[1].get<uint64_t>();
+    if (begin > end || end > data_size) {
+        throw_error(
+            "{}: tensor '{}' has data_offsets [{}, {}] outside the {} data bytes of the "
+            "file (truncated file?)",
+            file, name, begin, end, data_size);
+    }
+    const uint64_t expected = static_cast<uint64_t>(elements) * element_size;
+    if (end - begin != expected) {
+        throw_error("{}: tensor '{}' holds {} bytes but shape {} of {} needs {}", file, name,
+                    end - begin, view.shape.to_string(), view.dtype, expected);
+    }
+    view.data = data + begin;
+    view.byte_size = static_cast<size_t>(end - begin);
+    return view;
+}
+
+}  // namespace
+
+size_t safetensors_dtype_size(const std::string& dtype) {
+    if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
+    if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
+    if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
+    if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" ||
+        dtype == "F8_E5M2") {
+        return 1;
+    }
+    return 0;
+}
+
+MappedFile::MappedFile(const fs::path& path) {
+    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw_error("{}: cannot open: {}", path.string(), std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) {
+        throw_error("{}: cannot stat: {}", path.string(), std::strerror(errno));
+    }
+    size_ = static_cast<size_t>(info.st_size);
+    if (size_ == 0) return;  // nothing to map; callers see size() == 0
+    void* address = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (address == MAP_FAILED) {
+        throw_error("{}: cannot mmap {} bytes: {}", path.string(), size_, std::strerror(errno));
+    }
+    data_ = static_cast<const std::byte*>(address);
+}
+
+MappedFile::~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+}
+
+SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
+    const std::string file = path.string();
+    if (!fs::exists(path)) throw_error("{}: no such file", file);
+    mapping_ = std::make_shared<MappedFile>(path);
+    const size_t file_size = mapping_->size();
+    if (file_size < kHeaderLengthBytes) {
+        throw_error("{}: {} bytes is too small for a safetensors file", file, file_size);
+    }
+    const uint64_t header_size = read_u64_le(mapping_->data());
+    if (header_size > file_size - kHeaderLengthBytes) {
+        throw_error("{}: header length {} exceeds the file size {} (not a safetensors file?)", file,
+                    header_size, file_size);
+    }
+    const char* header_begin = reinterpret_cast<const char*>(mapping_->data() + kHeaderLengthBytes);
+    json header;
+    try {
+        header = json::parse(header_begin, header_begin + header_size);
+    } catch (const json::parse_error& e) {
+        throw_error("{}: header is not valid JSON (at byte {})", file, e.byte);
+    }
+    if (!header.is_object()) throw_error("{}: header is not a JSON object", file);
+
+    const std::byte* data = mapping_->data() + kHeaderLengthBytes + header_size;
+    const size_t data_size = file_size - kHeaderLengthBytes - header_size;
+    for (const auto& [name, entry] : header.items()) {
+        if (name == "__metadata__") {
+            if (!entry.is_object()) continue;
+            for (const auto& [key, value] : entry.items()) {
+                if (value.is_string()) metadata_[key] = value.get<std::string>();
+            }
+            continue;
+        }
+        TensorView view = parse_entry(file, name, entry, data, data_size);
+        view.keepalive = mapping_;
+        tensors_.emplace(name, std::move(view));
+    }
+}
+
+SafetensorsModel::SafetensorsModel(const fs::path& path) {
+    if (!fs::exists(path)) throw_error("{}: no such file or folder", path.string());
+    if (!fs::is_directory(path)) {
+        description_ = path.string();
+        add_file(path);
+        return;
+    }
+    description_ = path.string();
+    const fs::path index = path / "model.safetensors.index.json";
+    if (fs::exists(index)) {
+        std::ifstream stream(index);
+        std::stringstream text;
+        text << stream.rdbuf();
+        json root;
+        try {
+            root = json::parse(text.str());
+        } catch (const json::parse_error& e) {
+            throw_error("{}: invalid JSON at byte {}", index.string(), e.byte);
+        }
+        if (!root.is_object() || !root.contains("weight_map") || !root["weight_map"].is_object()) {
+            throw_error("{}: field 'weight_map' must be an object", index.string());
+        }
+        std::vector<std::string> shards;
+        for (const auto& [name, shard] : root["weight_map"].items()) {
+            if (!shard.is_string()) {
+                throw_error("{}: weight_map entry '{}' must be a file name", index.string(), name);
+            }
+            shards.push_back(shard.get<std::string>());
+        }
+        std::sort(shards.begin(), shards.end());
+        shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+        for (const auto& shard : shards) add_file(path / shard);
+        return;
+    }
+    if (fs::exists(path / "model.safetensors")) {
+        description_ = (path / "model.safetensors").string();
+        add_file(path / "model.safetensors");
+        return;
+    }
+    std::vector<fs::path> found;
+    for (const auto& entry : fs::directory_iterator(path)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".safetensors") {
+            found.push_back(entry.path());
+        }
+    }
+    if (found.empty()) throw_error("{}: no *.safetensors files in this folder", path.string());
+    std::sort(found.begin(), found.end());
+    for (const auto& file : found) add_file(file);
+}
+
+void SafetensorsModel::add_file(const fs::path& file) {
+    auto opened = std::make_shared<const SafetensorsFile>(file);
+    for (const auto& [name, view] : opened->tensors()) {
+        if (!tensors_.emplace(name, view).second) {
+            throw_error("{}: tensor '{}' also appears in {}", file.string(), name,
+                        tensors_.at(name).file);
+        }
+    }
+    files_.push_back(std::move(opened));
+}
+
+const TensorView& SafetensorsModel::tensor(const std::string& name) const {
+    const auto it = tensors_.find(name);
+    if (it == tensors_.end()) throw_error("{}: tensor '{}' not found", description_, name);
+    if (it->second.type == ov::element::dynamic) {
+        throw_error("{}: tensor '{}' has dtype {}; only F32, F16 and BF16 are supported",
+                    it->second.file, name, it->second.dtype);
+    }
+    return it->second;
+}
+
+std::vector<std::string> SafetensorsModel::names() const {
+    std::vector<std::string> result;
+    result.reserve(tensors_.size());
+    for (const auto& [name, view] : tensors_) result.push_back(name);
+    std::sort(result.begin(), result.end());
+    return result;
+}
+
+ov::element::Type SafetensorsModel::dominant_type() const {
+    std::map<ov::element::Type_t, size_t> elements_per_type;
+    for (const auto& [name, view] : tensors_) {
+        if (view.type != ov::element::dynamic) {
+            elements_per_type[view.type] += view.byte_size / view.type.size();
+        }
+    }
+    ov::element::Type best = ov::element::f32;
+    size_t best_count = 0;
+    for (const auto& [type, count] : elements_per_type) {
+        if (count > best_count) {
+            best = type;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+}  // namespace ovllm::model

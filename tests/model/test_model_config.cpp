@@ -1,0 +1,319 @@
+#include <cmath>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "model/model_config.hpp"
+#include "test_paths.hpp"
+#include "util/error.hpp"
+
+namespace ovllm::model {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+ModelConfig golden(const std::string& name) {
+    return load_model_config(test::golden_dir() / "models" / name);
+}
+
+// Checks that the message of the error thrown by `fn` contains every piece.
+template <typename Fn>
+void expect_error(Fn&& fn, std::initializer_list<std::string> pieces) {
+    try {
+        fn();
+        FAIL() << "no error thrown";
+    } catch (const Error& e) {
+        for (const auto& piece : pieces) EXPECT_THAT(e.what(), HasSubstr(piece));
+    }
+}
+
+// A fresh temp folder holding one config.json with `text`.
+fs::path write_config(const std::string& tag, const std::string& text) {
+    const fs::path dir = fs::temp_directory_path() / ("ovllm_test_config_" + tag);
+    fs::create_directories(dir);
+    std::ofstream(dir / "config.json") << text;
+    return dir;
+}
+
+TEST(ModelConfig, Llama) {
+    const ModelConfig c = golden("llama");
+    EXPECT_EQ(c.architecture, "LlamaForCausalLM");
+    EXPECT_EQ(c.model_type, "llama");
+    EXPECT_EQ(c.hidden_size, 64);
+    EXPECT_EQ(c.num_hidden_layers, 3);
+    EXPECT_EQ(c.num_attention_heads, 4);
+    EXPECT_EQ(c.num_key_value_heads, 2);
+    EXPECT_EQ(c.head_dim, 16);
+    EXPECT_EQ(c.intermediate_size, 128);
+    EXPECT_EQ(c.vocab_size, 512);
+    EXPECT_EQ(c.max_position_embeddings, 256);
+    EXPECT_DOUBLE_EQ(c.norm_eps, 1e-5);
+    EXPECT_DOUBLE_EQ(c.rope_theta, 500000.0);
+    EXPECT_EQ(c.rope_scaling.type, "default");
+    EXPECT_EQ(c.hidden_act, Activation::silu);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    EXPECT_FALSE(c.attention_bias);
+    EXPECT_FALSE(c.qk_norm);
+    EXPECT_FALSE(c.sliding_window.has_value());
+    EXPECT_EQ(c.layer_uses_sliding_window, std::vector<bool>(3, false));
+    EXPECT_EQ(c.torch_dtype, "float32");
+    EXPECT_EQ(c.eos_token_ids, std::vector<int64_t>{2});
+    EXPECT_EQ(c.bos_token_id, 1);
+    EXPECT_DOUBLE_EQ(c.attention_scale(), 0.25);
+    EXPECT_EQ(c.parameter_count(), 143808);  // sum of model.safetensors shapes
+}
+
+TEST(ModelConfig, LlamaBf16) {
+    const ModelConfig c = golden("llama-bf16");
+    EXPECT_EQ(c.torch_dtype, "bfloat16");
+    EXPECT_EQ(c.parameter_count(), 143808);
+}
+
+TEST(ModelConfig, LlamaRope3) {
+    const ModelConfig c = golden("llama-rope3");
+    EXPECT_EQ(c.num_hidden_layers, 2);
+    EXPECT_EQ(c.rope_scaling.type, "llama3");
+    EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 8.0);
+    EXPECT_DOUBLE_EQ(c.rope_scaling.low_freq_factor, 1.0);
+    EXPECT_DOUBLE_EQ(c.rope_scaling.high_freq_factor, 4.0);
+    EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 64);
+    EXPECT_DOUBLE_EQ(c.rope_theta, 500000.0);
+    EXPECT_EQ(c.parameter_count(), 106816);
+}
+
+TEST(ModelConfig, Qwen2) {
+    const ModelConfig c = golden("qwen2");
+    EXPECT_EQ(c.architecture, "Qwen2ForCausalLM");
+    EXPECT_TRUE(c.attention_bias);  // implied by model_type, no config key
+    EXPECT_FALSE(c.tie_word_embeddings);
+    EXPECT_DOUBLE_EQ(c.rope_theta, 1e6);
+    EXPECT_DOUBLE_EQ(c.norm_eps, 1e-6);
+    EXPECT_FALSE(c.sliding_window.has_value());
+    EXPECT_EQ(c.layer_uses_sliding_window, std::vector<bool>(2, false));
+    EXPECT_EQ(c.parameter_count(), 139840);
+}
+
+TEST(ModelConfig, Qwen3) {
+    const ModelConfig c = golden("qwen3");
+    EXPECT_EQ(c.head_dim, 32);  // != hidden / heads
+    EXPECT_TRUE(c.qk_norm);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    EXPECT_DOUBLE_EQ(c.attention_scale(), 1.0 / std::sqrt(32.0));
+    EXPECT_EQ(c.parameter_count(), 131520);
+}
+
+TEST(ModelConfig, Mistral) {
+    const ModelConfig c = golden("mistral");
+    EXPECT_EQ(c.head_dim, 16);  // null in config.json
+    ASSERT_TRUE(c.sliding_window.has_value());
+    EXPECT_EQ(*c.sliding_window, 16);
+    EXPECT_EQ(c.layer_uses_sliding_window, std::vector<bool>(2, true));
+    EXPECT_DOUBLE_EQ(c.rope_theta, 10000.0);
+    EXPECT_FALSE(c.tie_word_embeddings);
+    EXPECT_FALSE(c.attention_bias);
+    EXPECT_EQ(c.parameter_count(), 139584);
+}
+
+TEST(ModelConfig, Gemma3) {
+    const ModelConfig c = golden("gemma3");
+    EXPECT_EQ(c.architecture, "Gemma3ForCausalLM");
+    EXPECT_EQ(c.model_type, "gemma3_text");
+    EXPECT_EQ(c.num_hidden_layers, 4);
+    EXPECT_EQ(c.head_dim, 32);
+    EXPECT_EQ(c.layer_uses_sliding_window, (std::vector<bool>{true, true, false, true}));
+    ASSERT_TRUE(c.sliding_window.has_value());
+    EXPECT_EQ(*c.sliding_window, 16);
+    EXPECT_DOUBLE_EQ(c.rope_theta, 1e6);
+    EXPECT_DOUBLE_EQ(c.rope_local_theta, 1e4);
+    EXPECT_DOUBLE_EQ(c.query_pre_attn_scalar, 24.0);
+    EXPECT_DOUBLE_EQ(c.attention_scale(), 1.0 / std::sqrt(24.0));
+    ASSERT_TRUE(c.final_logit_softcapping.has_value());
+    EXPECT_DOUBLE_EQ(*c.final_logit_softcapping, 3.0);
+    EXPECT_EQ(c.hidden_act, Activation::gelu_tanh);
+    EXPECT_TRUE(c.tie_word_embeddings);  // absent from config.json
+    EXPECT_TRUE(c.qk_norm);
+    EXPECT_EQ(c.parameter_count(), 230720);
+}
+
+TEST(ModelConfig, Opt) {
+    const ModelConfig c = golden("opt");
+    EXPECT_EQ(c.architecture, "OPTForCausalLM");
+    EXPECT_EQ(c.hidden_size, 64);
+    EXPECT_EQ(c.num_key_value_heads, 4);
+    EXPECT_EQ(c.head_dim, 16);
+    EXPECT_EQ(c.intermediate_size, 128);  // ffn_dim
+    EXPECT_EQ(c.word_embed_proj_dim, 64);
+    EXPECT_TRUE(c.do_layer_norm_before);
+    EXPECT_EQ(c.hidden_act, Activation::relu);
+    EXPECT_DOUBLE_EQ(c.norm_eps, 1e-5);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    EXPECT_EQ(c.parameter_count(), 116352);  // includes the 258-row position table
+}
+
+TEST(ModelConfig, Gpt2) {
+    const ModelConfig c = golden("gpt2");
+    EXPECT_EQ(c.architecture, "GPT2LMHeadModel");
+    EXPECT_EQ(c.hidden_size, 64);
+    EXPECT_EQ(c.num_hidden_layers, 2);
+    EXPECT_EQ(c.num_attention_heads, 4);
+    EXPECT_EQ(c.num_key_value_heads, 4);
+    EXPECT_EQ(c.head_dim, 16);
+    EXPECT_EQ(c.intermediate_size, 128);
+    EXPECT_EQ(c.max_position_embeddings, 256);
+    EXPECT_EQ(c.hidden_act, Activation::gelu_tanh);
+    EXPECT_DOUBLE_EQ(c.norm_eps, 1e-5);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    EXPECT_EQ(c.eos_token_ids, std::vector<int64_t>{511});
+    EXPECT_EQ(c.parameter_count(), 116224);
+}
+
+TEST(ModelConfig, Gpt2NullInnerIsFourTimesHidden) {
+    const fs::path dir =
+        write_config("gpt2_inner", R"({"model_type":"gpt2","n_embd":32,"n_layer":1,"n_head":2,
+                          "n_inner":null,"n_positions":16,"vocab_size":10})");
+    EXPECT_EQ(load_model_config(dir).intermediate_size, 128);
+    fs::remove_all(dir);
+}
+
+TEST(ModelConfig, SmolLM2Transformers5) {
+    const fs::path dir = test::models_dir() / "smollm2-135m";
+    if (!fs::exists(dir)) GTEST_SKIP() << dir << " not fetched";
+    const ModelConfig c = load_model_config(dir / "config.json");
+    EXPECT_EQ(c.num_hidden_layers, 30);
+    EXPECT_EQ(c.num_key_value_heads, 3);
+    EXPECT_EQ(c.head_dim, 64);
+    EXPECT_DOUBLE_EQ(c.rope_theta, 100000.0);  // from rope_parameters
+    EXPECT_EQ(c.rope_scaling.type, "default");
+    EXPECT_EQ(c.torch_dtype, "bfloat16");
+    EXPECT_EQ(c.parameter_count(), 134515008);
+}
+
+TEST(ModelConfig, Qwen25Coder05B) {
+    const fs::path dir = test::models_dir() / "qwen2.5-coder-0.5b";
+    if (!fs::exists(dir)) GTEST_SKIP() << dir << " not fetched";
+    const ModelConfig c = load_model_config(dir);
+    EXPECT_EQ(c.num_hidden_layers, 24);
+    EXPECT_EQ(c.num_attention_heads, 14);
+    EXPECT_EQ(c.num_key_value_heads, 2);
+    EXPECT_EQ(c.head_dim, 64);
+    EXPECT_DOUBLE_EQ(c.rope_theta, 1e6);
+    EXPECT_TRUE(c.attention_bias);
+    EXPECT_FALSE(c.tie_word_embeddings);
+    EXPECT_EQ(c.eos_token_ids, std::vector<int64_t>{151645});
+    EXPECT_EQ(c.parameter_count(), 630167424);
+}
+
+TEST(ModelConfig, Gemma3Transformers5RopeParameters) {
+    const ModelConfig c = load_model_config(test::shared_dir() / "models" / "gemma3-270m");
+    EXPECT_DOUBLE_EQ(c.rope_theta, 1e6);
+    EXPECT_DOUBLE_EQ(c.rope_local_theta, 1e4);
+    EXPECT_EQ(c.head_dim, 256);
+    EXPECT_EQ(c.num_key_value_heads, 1);
+    EXPECT_EQ(*c.sliding_window, 512);
+    std::vector<bool> expected(18, true);
+    expected[5] = expected[11] = expected[17] = false;
+    EXPECT_EQ(c.layer_uses_sliding_window, expected);
+    EXPECT_FALSE(c.final_logit_softcapping.has_value());
+    EXPECT_EQ(c.parameter_count(), 268098176);  // README: 268.1 M tied
+}
+
+TEST(ModelConfig, Gemma3PatternWithoutLayerTypes) {
+    const fs::path dir =
+        write_config("gemma_pattern",
+                     R"({"model_type":"gemma3_text","hidden_size":8,"num_hidden_layers":6,
+            "num_attention_heads":2,"intermediate_size":16,"vocab_size":10,
+            "max_position_embeddings":32,"sliding_window":4,"sliding_window_pattern":3})");
+    EXPECT_EQ(load_model_config(dir).layer_uses_sliding_window,
+              (std::vector<bool>{true, true, false, true, true, false}));
+    fs::remove_all(dir);
+}
+
+TEST(ModelConfig, Builtins) {
+    EXPECT_EQ(builtin_model_names().size(), 3u);
+    for (const auto& name : builtin_model_names()) {
+        EXPECT_TRUE(builtin_model_config(name).has_value()) << name;
+    }
+    EXPECT_FALSE(builtin_model_config("facebook/opt-999m").has_value());
+
+    const ModelConfig opt = *builtin_model_config("facebook/opt-125m");
+    EXPECT_EQ(opt.architecture, "OPTForCausalLM");
+    EXPECT_EQ(opt.hidden_size, 768);
+    EXPECT_EQ(opt.head_dim, 64);
+    EXPECT_EQ(opt.hidden_act, Activation::relu);
+    // facebook/opt-125m has 125,239,296 parameters (HF num_parameters()).
+    EXPECT_EQ(opt.parameter_count(), 125239296);
+
+    const ModelConfig q18 = *builtin_model_config("Qwen/Qwen1.5-1.8B-Chat");
+    EXPECT_EQ(q18.architecture, "Qwen2ForCausalLM");
+    EXPECT_EQ(q18.num_key_value_heads, 16);
+    EXPECT_EQ(q18.head_dim, 128);
+    EXPECT_TRUE(q18.attention_bias);
+    EXPECT_FALSE(q18.tie_word_embeddings);
+    EXPECT_DOUBLE_EQ(q18.rope_theta, 1e6);
+    EXPECT_EQ(q18.layer_uses_sliding_window.size(), 24u);
+    // Qwen1.5-1.8B: 1,836,828,672 parameters.
+    EXPECT_EQ(q18.parameter_count(), 1836828672);
+
+    const ModelConfig q4 = *builtin_model_config("Qwen/Qwen1.5-4B-Chat");
+    EXPECT_EQ(q4.num_hidden_layers, 40);
+    EXPECT_DOUBLE_EQ(q4.rope_theta, 5e6);
+    EXPECT_EQ(q4.intermediate_size, 6912);
+}
+
+TEST(ModelConfigErrors, MissingConfigNamesFolder) {
+    const fs::path dir = fs::temp_directory_path() / "ovllm_test_config_empty";
+    fs::create_directories(dir);
+    expect_error([&] { load_model_config(dir); }, {dir.string(), "no config.json"});
+    fs::remove_all(dir);
+}
+
+TEST(ModelConfigErrors, MissingPath) {
+    expect_error([] { load_model_config("/nonexistent/ovllm/model"); },
+                 {"/nonexistent/ovllm/model", "no such file"});
+}
+
+TEST(ModelConfigErrors, InvalidJsonGivesBytePosition) {
+    const fs::path dir = write_config("bad_json", R"({"model_type": "llama",, })");
+    expect_error([&] { load_model_config(dir); }, {"config.json", "invalid JSON at byte 24"});
+    fs::remove_all(dir);
+}
+
+TEST(ModelConfigErrors, WrongType) {
+    const fs::path dir = write_config(
+        "wrong_type", R"({"model_type":"llama","hidden_size":"64","num_hidden_layers":2})");
+    expect_error([&] { load_model_config(dir); },
+                 {"config.json: field 'hidden_size' must be an integer, got string"});
+    fs::remove_all(dir);
+}
+
+TEST(ModelConfigErrors, MissingRequiredField) {
+    const fs::path dir = write_config(
+        "missing_field", R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":2})");
+    expect_error([&] { load_model_config(dir); },
+                 {"config.json", "required field 'num_attention_heads' is missing"});
+    fs::remove_all(dir);
+}
+
+TEST(ModelConfigErrors, NestedFieldNamed) {
+    const fs::path dir =
+        write_config("nested", R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,
+            "num_attention_heads":2,"intermediate_size":16,"vocab_size":10,
+            "max_position_embeddings":32,"rope_parameters":{"rope_theta":"big"}})");
+    expect_error([&] { load_model_config(dir); },
+                 {"field 'rope_parameters.rope_theta' must be a number, got string"});
+    fs::remove_all(dir);
+}
+
+TEST(ModelConfigErrors, UnknownActivation) {
+    const fs::path dir =
+        write_config("activation", R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,
+            "num_attention_heads":2,"intermediate_size":16,"vocab_size":10,
+            "max_position_embeddings":32,"hidden_act":"mish"})");
+    expect_error([&] { load_model_config(dir); }, {"field 'hidden_act'", "'mish'"});
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ovllm::model
