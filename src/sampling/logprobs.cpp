@@ -1,0 +1,52 @@
+#include "sampling/logprobs.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "sampling/row_math.hpp"
+#include "util/error.hpp"
+
+namespace ovllm::sampling {
+
+float log_normalizer(std::span<const float> row) {
+    const float max = row_max(row);
+    if (max == -std::numeric_limits<float>::infinity()) return max;
+    return max + static_cast<float>(std::log(sum_exp(row, max, 1.0f)));
+}
+
+LogprobEntry token_logprob(std::span<const float> row, int64_t token, float normalizer) {
+    const float logit = row[static_cast<size_t>(token)];
+    return LogprobEntry{token, logit - normalizer,
+                        static_cast<int32_t>(count_at_least(row, logit))};
+}
+
+void append_top_logprobs(std::span<const float> row, size_t n, float normalizer,
+                         std::vector<Candidate>& heap, std::vector<LogprobEntry>& out) {
+    select_top(row, n, heap);
+    for (size_t i = 0; i < heap.size(); ++i)
+        out.push_back(
+            LogprobEntry{heap[i].id, heap[i].logit - normalizer, static_cast<int32_t>(i + 1)});
+}
+
+void compute_prompt_logprobs(std::span<const float> logits, size_t vocab,
+                             std::span<const int64_t> targets, size_t top_n, PromptLogprobs& out) {
+    if (vocab == 0 || logits.size() != targets.size() * vocab)
+        throw_error("prompt logprobs: logits hold {} values, expected {} positions x vocab {}",
+                    logits.size(), targets.size(), vocab);
+    out.chosen.clear();
+    out.top.clear();
+    out.top_n = std::min(top_n, vocab);
+    std::vector<Candidate> heap;
+    heap.reserve(out.top_n);
+    for (size_t p = 0; p < targets.size(); ++p) {
+        if (targets[p] < 0 || static_cast<uint64_t>(targets[p]) >= vocab)
+            throw_error("prompt logprobs: token id {} at position {} is outside vocab {}",
+                        targets[p], p, vocab);
+        const std::span<const float> row = logits.subspan(p * vocab, vocab);
+        const float normalizer = log_normalizer(row);
+        out.chosen.push_back(token_logprob(row, targets[p], normalizer));
+        append_top_logprobs(row, out.top_n, normalizer, heap, out.top);
+    }
+}
+
+}  // namespace ovllm::sampling

@@ -1,0 +1,218 @@
+#include "sampling/truncation.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "sampling/row_math.hpp"
+
+namespace ovllm::sampling {
+namespace {
+
+constexpr size_t kScanBlock = 16;    // top-k scan skips blocks below the current k-th value
+constexpr size_t kDrawBlock = 1024;  // whole-row draw: per-block sums, then one block walked
+constexpr size_t kSmallSort = 128;   // top-p sorts sets this small outright
+constexpr int kBucketsPerNat = 4;    // top-p histogram resolution in log-probability
+constexpr int kBuckets = 128;        // last bucket collects everything below -32 nats
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Strict "a ranks before b": larger logit, then lower id.
+bool ranks_before(const Candidate& a, const Candidate& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+}
+
+float block_max(const float* values) {
+    float lanes = kNegInf;
+    for (size_t l = 0; l < kScanBlock; ++l) lanes = values[l] > lanes ? values[l] : lanes;
+    return lanes;
+}
+
+void offer(std::vector<Candidate>& heap, float logit, int32_t id) {
+    // Ids arrive in increasing order, so an equal logit never beats the heap's worst.
+    if (!(logit > heap.front().logit)) return;
+    std::pop_heap(heap.begin(), heap.end(), ranks_before);
+    heap.back() = Candidate{logit, 0.0f, id};
+    std::push_heap(heap.begin(), heap.end(), ranks_before);
+}
+
+// Weight of each candidate; drops those under min_p (weight < min_p * 1, max weight is 1).
+void weigh(std::vector<Candidate>& cands, float max, float inv_temp, float min_p) {
+    for (Candidate& c : cands) c.weight = fast_exp((c.logit - max) * inv_temp);
+    std::erase_if(cands,
+                  [&](const Candidate& c) { return !(c.weight > 0.0f) || c.weight < min_p; });
+}
+
+double total_weight(std::span<const Candidate> cands) {
+    double total = 0.0;
+    for (const Candidate& c : cands) total += c.weight;
+    return total;
+}
+
+// Keeps the leading sorted entries whose preceding mass is < target, plus ties of the last.
+size_t top_p_cut(std::span<const Candidate> sorted, double prefix, double target) {
+    size_t kept = 0;
+    while (kept < sorted.size() && prefix < target) prefix += sorted[kept++].weight;
+    if (kept == 0) return 0;
+    const float last = sorted[kept - 1].logit;
+    while (kept < sorted.size() && sorted[kept].logit == last) ++kept;
+    return kept;
+}
+
+int bucket_of(const Candidate& c, float max, float inv_temp) {
+    const float nats = (max - c.logit) * inv_temp * kBucketsPerNat;
+    return nats < static_cast<float>(kBuckets - 1) ? static_cast<int>(nats) : kBuckets - 1;
+}
+
+// Top-p over candidates in any order. Small sets are sorted; large ones are bucketed by
+// log-probability so that only the bucket holding the cut is sorted.
+void apply_top_p(std::vector<Candidate>& cands, float top_p, float max, float inv_temp,
+                 TruncationScratch& scratch) {
+    const double target = static_cast<double>(top_p) * total_weight(cands);
+    if (cands.size() <= kSmallSort) {
+        std::sort(cands.begin(), cands.end(), ranks_before);
+        cands.resize(top_p_cut(cands, 0.0, target));
+        return;
+    }
+    std::array<double, kBuckets> mass{};
+    for (const Candidate& c : cands) mass[bucket_of(c, max, inv_temp)] += c.weight;
+    int cut_bucket = 0;
+    double before = 0.0;  // mass of the buckets above the cut bucket
+    while (cut_bucket < kBuckets - 1 && before + mass[cut_bucket] < target)
+        before += mass[cut_bucket++];
+    std::vector<Candidate>& boundary = scratch.boundary;
+    boundary.clear();
+    size_t kept = 0;
+    double prefix = 0.0;
+    for (const Candidate& c : cands) {
+        const int bucket = bucket_of(c, max, inv_temp);
+        if (bucket < cut_bucket) {
+            cands[kept++] = c;
+            prefix += c.weight;
+        } else if (bucket == cut_bucket) {
+            boundary.push_back(c);
+        }
+    }
+    std::sort(boundary.begin(), boundary.end(), ranks_before);
+    const size_t from_boundary = top_p_cut(boundary, prefix, target);
+    std::copy_n(boundary.begin(), from_boundary, cands.begin() + static_cast<ptrdiff_t>(kept));
+    cands.resize(kept + from_boundary);
+}
+
+// Candidates with logit >= threshold (finite), in id order.
+void collect_at_least(std::span<const float> row, float threshold, std::vector<Candidate>& out) {
+    out.clear();
+    const size_t full = row.size() / kScanBlock * kScanBlock;
+    for (size_t i = 0; i < full; i += kScanBlock) {
+        if (!(block_max(&row[i]) >= threshold)) continue;
+        for (size_t j = i; j < i + kScanBlock; ++j)
+            if (row[j] >= threshold)
+                out.push_back(Candidate{row[j], 0.0f, static_cast<int32_t>(j)});
+    }
+    for (size_t j = full; j < row.size(); ++j)
+        if (row[j] >= threshold) out.push_back(Candidate{row[j], 0.0f, static_cast<int32_t>(j)});
+}
+
+KeptSet whole_row(std::span<const float> row, float max, float inv_temp, float min_p,
+                  TruncationScratch& scratch) {
+    scratch.weights.resize(row.size());
+    std::span<float> weights(scratch.weights.data(), row.size());
+    exp_into(row, max, inv_temp, weights);
+    if (min_p > 0.0f)
+        for (float& w : weights) w = w >= min_p ? w : 0.0f;
+    const size_t blocks = (row.size() + kDrawBlock - 1) / kDrawBlock;
+    scratch.block_sums.resize(blocks);
+    double total = 0.0;
+    for (size_t b = 0; b < blocks; ++b) {
+        const size_t begin = b * kDrawBlock;
+        const size_t size = std::min(kDrawBlock, row.size() - begin);
+        std::array<float, kScanBlock> lanes{};
+        size_t i = 0;
+        for (; i + kScanBlock <= size; i += kScanBlock)
+            for (size_t l = 0; l < kScanBlock; ++l) lanes[l] += weights[begin + i + l];
+        double sum = 0.0;
+        for (const float lane : lanes) sum += lane;
+        for (; i < size; ++i) sum += weights[begin + i];
+        scratch.block_sums[b] = sum;
+        total += sum;
+    }
+    return KeptSet{{}, weights, total, true};
+}
+
+}  // namespace
+
+void select_top(std::span<const float> row, size_t n, std::vector<Candidate>& out) {
+    out.clear();
+    n = std::min(n, row.size());
+    if (n == 0) return;
+    for (size_t i = 0; i < n; ++i) out.push_back(Candidate{row[i], 0.0f, static_cast<int32_t>(i)});
+    std::make_heap(out.begin(), out.end(), ranks_before);
+    size_t i = n;
+    for (; i < row.size() && i % kScanBlock != 0; ++i) offer(out, row[i], static_cast<int32_t>(i));
+    for (; i + kScanBlock <= row.size(); i += kScanBlock) {
+        if (!(block_max(&row[i]) > out.front().logit)) continue;
+        for (size_t j = i; j < i + kScanBlock; ++j) offer(out, row[j], static_cast<int32_t>(j));
+    }
+    for (; i < row.size(); ++i) offer(out, row[i], static_cast<int32_t>(i));
+    std::sort_heap(out.begin(), out.end(), ranks_before);
+}
+
+KeptSet truncate_row(std::span<const float> row, const SamplingParams& params,
+                     TruncationScratch& scratch) {
+    const float inv_temp = 1.0f / params.temperature;
+    const float min_p = params.min_p;
+    const bool top_k = params.top_k > 0 && static_cast<size_t>(params.top_k) < row.size();
+    const bool top_p = params.top_p < 1.0f;
+    std::vector<Candidate>& cands = scratch.candidates;
+    float max = kNegInf;
+    if (top_k) {
+        select_top(row, static_cast<size_t>(params.top_k), scratch.heap);
+        max = scratch.heap.front().logit;
+        collect_at_least(
+            row, std::max(scratch.heap.back().logit, -std::numeric_limits<float>::max()), cands);
+    } else {
+        max = row_max(row);
+        if (max == kNegInf) {  // everything masked: nothing to draw from
+            cands.clear();
+            return KeptSet{cands, {}, 0.0, false};
+        }
+        if (!top_p) return whole_row(row, max, inv_temp, min_p, scratch);
+        collect_at_least(row, -std::numeric_limits<float>::max(), cands);
+    }
+    weigh(cands, max, inv_temp, min_p);
+    if (top_p) apply_top_p(cands, params.top_p, max, inv_temp, scratch);
+    return KeptSet{cands, {}, total_weight(cands), false};
+}
+
+int64_t draw_token(const KeptSet& kept, double u, const TruncationScratch& scratch) {
+    const double target = u * kept.total;
+    double cumulative = 0.0;
+    if (!kept.whole_row) {
+        int64_t last = kept.candidates.empty() ? 0 : kept.candidates.front().id;
+        for (const Candidate& c : kept.candidates) {
+            if (c.weight <= 0.0f) continue;
+            cumulative += c.weight;
+            last = c.id;
+            if (cumulative > target) return c.id;
+        }
+        return last;  // rounding left the target just past the end
+    }
+    size_t block = 0;
+    const size_t blocks = scratch.block_sums.size();
+    while (block + 1 < blocks && cumulative + scratch.block_sums[block] <= target)
+        cumulative += scratch.block_sums[block++];
+    const size_t begin = block * kDrawBlock;
+    const size_t end = std::min(begin + kDrawBlock, kept.weights.size());
+    int64_t last = -1;
+    for (size_t i = begin; i < end; ++i) {
+        if (kept.weights[i] <= 0.0f) continue;
+        cumulative += kept.weights[i];
+        last = static_cast<int64_t>(i);
+        if (cumulative > target) return last;
+    }
+    if (last >= 0) return last;
+    return row_argmax(kept.weights);  // an empty final block after rounding
+}
+
+}  // namespace ovllm::sampling
