@@ -1,46 +1,74 @@
 #include "sampling/row_math.hpp"
 
-#include <bit>
-#include <cmath>
+#include <cstring>
 #include <limits>
+
+// The row kernels use GCC/Clang vector extensions, 4 floats per step (one SSE register,
+// the x86-64 baseline). Plain loops do not vectorise here: GCC keeps float reductions in order and
+// will not if-convert the exp. Lane results are combined in a fixed order, so every
+// result is deterministic for a given build.
 
 namespace ovllm::sampling {
 namespace {
 
-constexpr size_t kLanes = 16;
+using vfloat = float __attribute__((vector_size(16)));
+using vint = int32_t __attribute__((vector_size(16)));
+constexpr size_t kWidth = sizeof(vfloat) / sizeof(float);
 
-}  // namespace
+vfloat load(const float* p) {
+    vfloat v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
 
-float fast_exp(float x) {
-    // exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln 2 / 2; exp(r) by a degree-6
-    // polynomial. The magic-number rounding keeps the whole body branch-free.
-    const float clamped = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float t = clamped * 1.44269504088896341f;
-    const float n = (t + 12582912.0f) - 12582912.0f;
-    float r = clamped - n * 0.693359375f;
+void store(float* p, vfloat v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+vfloat splat(float x) {
+    return vfloat{} + x;
+}
+
+// Vector form of fast_exp(), the same arithmetic lane by lane.
+vfloat fast_exp_v(vfloat x) {
+    vfloat clamped = x < -87.0f ? splat(-87.0f) : x;
+    clamped = clamped > 88.0f ? splat(88.0f) : clamped;
+    const vfloat t = clamped * 1.44269504088896341f;
+    const vfloat n = (t + 12582912.0f) - 12582912.0f;
+    vfloat r = clamped - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
+    vfloat p = splat(1.9875691500e-4f);
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    const float y = p * r * r + r + 1.0f;
-    const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-    return x < -87.0f ? 0.0f : y * scale;
+    const vfloat y = p * r * r + r + 1.0f;
+    const vint bits = (__builtin_convertvector(n, vint) + 127) << 23;
+    const vfloat scale = (vfloat)bits;  // same-size vector cast: reinterprets the bits
+    return x >= -87.0f ? y * scale : splat(0.0f);
 }
 
+double horizontal_sum(vfloat v) {
+    double total = 0.0;
+    for (size_t l = 0; l < kWidth; ++l) total += v[l];
+    return total;
+}
+
+}  // namespace
+
 float row_max(std::span<const float> row) {
-    float lanes[kLanes];
-    for (float& lane : lanes) lane = -std::numeric_limits<float>::infinity();
-    const size_t full = row.size() / kLanes * kLanes;
-    for (size_t i = 0; i < full; i += kLanes)
-        for (size_t l = 0; l < kLanes; ++l)
-            lanes[l] = row[i + l] > lanes[l] ? row[i + l] : lanes[l];
-    float best = -std::numeric_limits<float>::infinity();
-    for (const float lane : lanes) best = lane > best ? lane : best;
-    for (size_t i = full; i < row.size(); ++i) best = row[i] > best ? row[i] : best;
-    return best;
+    const float* data = row.data();
+    const size_t full = row.size() / kWidth * kWidth;
+    vfloat best = splat(-std::numeric_limits<float>::infinity());
+    for (size_t i = 0; i < full; i += kWidth) {
+        const vfloat v = load(data + i);
+        best = v > best ? v : best;
+    }
+    float result = -std::numeric_limits<float>::infinity();
+    for (size_t l = 0; l < kWidth; ++l) result = best[l] > result ? best[l] : result;
+    for (size_t i = full; i < row.size(); ++i) result = data[i] > result ? data[i] : result;
+    return result;
 }
 
 int64_t row_argmax(std::span<const float> row) {
@@ -52,42 +80,57 @@ int64_t row_argmax(std::span<const float> row) {
 }
 
 double sum_exp(std::span<const float> row, float shift, float scale) {
-    float lanes[kLanes] = {};
-    const size_t full = row.size() / kLanes * kLanes;
-    for (size_t i = 0; i < full; i += kLanes)
-        for (size_t l = 0; l < kLanes; ++l) lanes[l] += fast_exp((row[i + l] - shift) * scale);
-    double total = 0.0;
-    for (const float lane : lanes) total += lane;
-    for (size_t i = full; i < row.size(); ++i) total += fast_exp((row[i] - shift) * scale);
+    const float* data = row.data();
+    const size_t full = row.size() / kWidth * kWidth;
+    vfloat acc = splat(0.0f);
+    for (size_t i = 0; i < full; i += kWidth) acc += fast_exp_v((load(data + i) - shift) * scale);
+    double total = horizontal_sum(acc);
+    for (size_t i = full; i < row.size(); ++i) total += fast_exp((data[i] - shift) * scale);
     return total;
 }
 
-double exp_into(std::span<const float> row, float shift, float scale, std::span<float> out) {
-    float lanes[kLanes] = {};
-    const size_t full = row.size() / kLanes * kLanes;
-    for (size_t i = 0; i < full; i += kLanes) {
-        for (size_t l = 0; l < kLanes; ++l) {
-            out[i + l] = fast_exp((row[i + l] - shift) * scale);
-            lanes[l] += out[i + l];
-        }
+double exp_into(std::span<const float> row, float shift, float scale, float min_weight,
+                std::span<float> out) {
+    const float* data = row.data();
+    float* weights = out.data();
+    const size_t full = row.size() / kWidth * kWidth;
+    vfloat acc = splat(0.0f);
+    for (size_t i = 0; i < full; i += kWidth) {
+        vfloat w = fast_exp_v((load(data + i) - shift) * scale);
+        w = w >= min_weight ? w : splat(0.0f);
+        store(weights + i, w);
+        acc += w;
     }
-    double total = 0.0;
-    for (const float lane : lanes) total += lane;
+    double total = horizontal_sum(acc);
     for (size_t i = full; i < row.size(); ++i) {
-        out[i] = fast_exp((row[i] - shift) * scale);
-        total += out[i];
+        const float w = fast_exp((data[i] - shift) * scale);
+        weights[i] = w >= min_weight ? w : 0.0f;
+        total += weights[i];
     }
+    return total;
+}
+
+double sum_at_least(std::span<const float> values, float threshold) {
+    const float* data = values.data();
+    const size_t full = values.size() / kWidth * kWidth;
+    vfloat acc = splat(0.0f);
+    for (size_t i = 0; i < full; i += kWidth) {
+        const vfloat v = load(data + i);
+        acc += v >= threshold ? v : splat(0.0f);
+    }
+    double total = horizontal_sum(acc);
+    for (size_t i = full; i < values.size(); ++i) total += data[i] >= threshold ? data[i] : 0.0f;
     return total;
 }
 
 int64_t count_at_least(std::span<const float> row, float value) {
-    int32_t lanes[kLanes] = {};
-    const size_t full = row.size() / kLanes * kLanes;
-    for (size_t i = 0; i < full; i += kLanes)
-        for (size_t l = 0; l < kLanes; ++l) lanes[l] += row[i + l] >= value ? 1 : 0;
+    const float* data = row.data();
+    const size_t full = row.size() / kWidth * kWidth;
+    vint acc = vint{};
+    for (size_t i = 0; i < full; i += kWidth) acc -= load(data + i) >= value;  // true is -1
     int64_t count = 0;
-    for (const int32_t lane : lanes) count += lane;
-    for (size_t i = full; i < row.size(); ++i) count += row[i] >= value ? 1 : 0;
+    for (size_t l = 0; l < kWidth; ++l) count += acc[l];
+    for (size_t i = full; i < row.size(); ++i) count += data[i] >= value ? 1 : 0;
     return count;
 }
 

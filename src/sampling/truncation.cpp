@@ -67,9 +67,11 @@ int bucket_of(const Candidate& c, float max, float inv_temp) {
 
 // Top-p over candidates in any order. Small sets are sorted; large ones are bucketed by
 // log-probability so that only the bucket holding the cut is sorted.
-void apply_top_p(std::vector<Candidate>& cands, float top_p, float max, float inv_temp,
-                 TruncationScratch& scratch) {
-    const double target = static_cast<double>(top_p) * total_weight(cands);
+// `total` is the mass of every token still in play, which may exceed the candidates' own
+// when the candidates were pre-selected by a weight threshold.
+void apply_top_p(std::vector<Candidate>& cands, float top_p, double total, float max,
+                 float inv_temp, TruncationScratch& scratch) {
+    const double target = static_cast<double>(top_p) * total;
     if (cands.size() <= kSmallSort) {
         std::sort(cands.begin(), cands.end(), ranks_before);
         cands.resize(top_p_cut(cands, 0.0, target));
@@ -114,30 +116,49 @@ void collect_at_least(std::span<const float> row, float threshold, std::vector<C
         if (row[j] >= threshold) out.push_back(Candidate{row[j], 0.0f, static_cast<int32_t>(j)});
 }
 
+// Weights of the whole row, computed block by block so the draw can skip whole blocks.
 KeptSet whole_row(std::span<const float> row, float max, float inv_temp, float min_p,
                   TruncationScratch& scratch) {
     scratch.weights.resize(row.size());
-    std::span<float> weights(scratch.weights.data(), row.size());
-    exp_into(row, max, inv_temp, weights);
-    if (min_p > 0.0f)
-        for (float& w : weights) w = w >= min_p ? w : 0.0f;
+    const std::span<float> weights(scratch.weights.data(), row.size());
     const size_t blocks = (row.size() + kDrawBlock - 1) / kDrawBlock;
     scratch.block_sums.resize(blocks);
     double total = 0.0;
     for (size_t b = 0; b < blocks; ++b) {
         const size_t begin = b * kDrawBlock;
         const size_t size = std::min(kDrawBlock, row.size() - begin);
-        std::array<float, kScanBlock> lanes{};
-        size_t i = 0;
-        for (; i + kScanBlock <= size; i += kScanBlock)
-            for (size_t l = 0; l < kScanBlock; ++l) lanes[l] += weights[begin + i + l];
-        double sum = 0.0;
-        for (const float lane : lanes) sum += lane;
-        for (; i < size; ++i) sum += weights[begin + i];
-        scratch.block_sums[b] = sum;
-        total += sum;
+        scratch.block_sums[b] =
+            exp_into(row.subspan(begin, size), max, inv_temp, min_p, weights.subspan(begin, size));
+        total += scratch.block_sums[b];
     }
     return KeptSet{{}, weights, total, true};
+}
+
+// Top-p without top-k: find a weight threshold, halving it per try (1, 1/e, 1/e^2, 1/e^4 ...),
+// whose tokens already hold the top_p mass; only those become candidates.
+void top_p_candidates(std::span<const float> row, const KeptSet& whole, float top_p,
+                      std::vector<Candidate>& out) {
+    const double target = static_cast<double>(top_p) * whole.total;
+    float threshold = 0.0f;  // 0 keeps every weight that survived min_p
+    for (const float nats : {1.0f, 2.0f, 4.0f, 8.0f, 16.0f}) {
+        const float candidate = std::exp(-nats);
+        if (sum_at_least(whole.weights, candidate) >= target) {
+            threshold = candidate;
+            break;
+        }
+    }
+    out.clear();
+    const std::span<const float> weights = whole.weights;
+    const size_t full = weights.size() / kScanBlock * kScanBlock;
+    const auto take = [&](size_t j) {
+        if (weights[j] >= threshold && weights[j] > 0.0f)
+            out.push_back(Candidate{row[j], weights[j], static_cast<int32_t>(j)});
+    };
+    for (size_t i = 0; i < full; i += kScanBlock) {
+        if (!(block_max(&weights[i]) >= threshold)) continue;
+        for (size_t j = i; j < i + kScanBlock; ++j) take(j);
+    }
+    for (size_t j = full; j < weights.size(); ++j) take(j);
 }
 
 }  // namespace
@@ -165,23 +186,24 @@ KeptSet truncate_row(std::span<const float> row, const SamplingParams& params,
     const bool top_k = params.top_k > 0 && static_cast<size_t>(params.top_k) < row.size();
     const bool top_p = params.top_p < 1.0f;
     std::vector<Candidate>& cands = scratch.candidates;
-    float max = kNegInf;
     if (top_k) {
         select_top(row, static_cast<size_t>(params.top_k), scratch.heap);
-        max = scratch.heap.front().logit;
-        collect_at_least(
-            row, std::max(scratch.heap.back().logit, -std::numeric_limits<float>::max()), cands);
-    } else {
-        max = row_max(row);
-        if (max == kNegInf) {  // everything masked: nothing to draw from
-            cands.clear();
-            return KeptSet{cands, {}, 0.0, false};
-        }
-        if (!top_p) return whole_row(row, max, inv_temp, min_p, scratch);
-        collect_at_least(row, -std::numeric_limits<float>::max(), cands);
+        const float max = scratch.heap.front().logit;
+        const float kth = scratch.heap.back().logit;
+        collect_at_least(row, std::max(kth, -std::numeric_limits<float>::max()), cands);
+        weigh(cands, max, inv_temp, min_p);
+        if (top_p) apply_top_p(cands, params.top_p, total_weight(cands), max, inv_temp, scratch);
+        return KeptSet{cands, {}, total_weight(cands), false};
     }
-    weigh(cands, max, inv_temp, min_p);
-    if (top_p) apply_top_p(cands, params.top_p, max, inv_temp, scratch);
+    const float max = row_max(row);
+    if (max == kNegInf) {  // everything masked: nothing to draw from
+        cands.clear();
+        return KeptSet{cands, {}, 0.0, false};
+    }
+    const KeptSet whole = whole_row(row, max, inv_temp, min_p, scratch);
+    if (!top_p) return whole;
+    top_p_candidates(row, whole, params.top_p, cands);
+    apply_top_p(cands, params.top_p, whole.total, max, inv_temp, scratch);
     return KeptSet{cands, {}, total_weight(cands), false};
 }
 
