@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "model/loader.hpp"
 #include "ovllm/version.hpp"
@@ -42,11 +45,23 @@ std::unique_ptr<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
     return std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_folder(path));
 }
 
+std::vector<int64_t> generation_config_eos_ids(const std::string& model_path) {
+    const std::filesystem::path path = std::filesystem::path(model_path) / "generation_config.json";
+    std::ifstream in(path);
+    if (!in) return {};
+    const nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!json.is_object() || !json.contains("eos_token_id")) return {};
+    const nlohmann::json& eos = json["eos_token_id"];
+    if (eos.is_number_integer()) return {eos.get<int64_t>()};
+    if (eos.is_array()) return eos.get<std::vector<int64_t>>();
+    return {};
+}
+
 // transformers' order: generation_config.json's eos_token_id when the folder has one,
 // else config.json's, else the tokenizer's eos_token.
 std::vector<int64_t> stop_ids(const std::string& model_path, const model::ModelConfig& config,
                               const tokenizer::Tokenizer* tok) {
-    std::vector<int64_t> ids = tokenizer::load_eos_token_ids(model_path);
+    std::vector<int64_t> ids = generation_config_eos_ids(model_path);
     if (ids.empty()) ids = config.eos_token_ids;
     if (ids.empty() && tok && tok->eos_token_id()) ids.push_back(*tok->eos_token_id());
     return ids;

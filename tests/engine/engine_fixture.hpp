@@ -33,7 +33,7 @@ inline SamplingParams greedy(int max_tokens) {
     return params;
 }
 
-// `count` prompts of 1 to ~40 sentences each: from a few tokens to several hundred.
+// `count` prompts of 2 to 25 sentences each: from ~15 to ~350 tokens.
 inline std::vector<std::string> mixed_prompts(size_t count) {
     static const std::vector<std::string> sentences = {
         "The quick brown fox jumps over the lazy dog.",
@@ -48,7 +48,7 @@ inline std::vector<std::string> mixed_prompts(size_t count) {
     std::vector<std::string> prompts;
     for (size_t i = 0; i < count; ++i) {
         std::string text;
-        const size_t pieces = 1 + (i * 7) % 40;
+        const size_t pieces = 1 + (i * 7) % 24;
         for (size_t k = 0; k < pieces; ++k) text += sentences[(i + k * 3) % sentences.size()] + " ";
         text += sentences[i % sentences.size()];
         prompts.push_back(text);

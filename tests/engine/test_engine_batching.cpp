@@ -37,8 +37,9 @@ TEST(EngineBatching, PrefixCachingSharesALongPrefixAndReportsCachedTokens) {
     config.enable_prefix_caching = true;
     LLM cached(config);
     LLM reference(exact_config());
+    // ~200 tokens: six full blocks shared by every prompt.
     std::string prefix;
-    for (const auto& sentence : mixed_prompts(6)) prefix += sentence + "\n";
+    for (int i = 0; i < 4; ++i) prefix += mixed_prompts(4)[static_cast<size_t>(i)] + "\n";
     std::vector<std::string> prompts;
     for (const auto& tail : {"Question one:", "A second, different question:", "Third:"})
         prompts.push_back(prefix + tail);
@@ -60,8 +61,8 @@ TEST(EngineBatching, PrefixCachingSharesALongPrefixAndReportsCachedTokens) {
 }
 
 TEST(EngineBatching, PreemptionUnderATinyKvCacheGivesTheSameTokens) {
-    // 0.02 GB holds a few dozen blocks: 16 prompts of up to ~400 tokens cannot all run.
-    EngineConfig config = exact_config(0.02);
+    // 0.03 GB holds 21 blocks of 32 tokens: 16 prompts of up to ~500 tokens cannot all run.
+    EngineConfig config = exact_config(0.03);
     config.max_model_len = 512;
     LLM small(config);
     LLM reference(exact_config());

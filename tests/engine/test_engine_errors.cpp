@@ -70,9 +70,10 @@ TEST_F(EngineErrors, DuplicateRequestId) {
 }
 
 TEST(EngineConfigErrors, KvSpaceTooSmallForOneMaxLengthSequence) {
-    EngineConfig config = exact_config(0.001);
+    EngineConfig config = exact_config(0.01);
     config.max_model_len = 8192;
-    expect_error([&] { engine::LLMEngine engine(config); }, "needs");
+    expect_error([&] { engine::LLMEngine engine(config); },
+                 "one sequence of max_model_len 8192 needs 256 blocks");
 }
 
 }  // namespace
