@@ -13,15 +13,15 @@
 namespace ovllm::test {
 namespace {
 
-struct Run {
+struct CommandResult {
     int status = -1;
     std::string out;
 };
 
 // Runs the binary with `args` through the shell; stdout only (stderr has the logs).
-Run run_ovllm(const std::string& args) {
+CommandResult run_ovllm(const std::string& args) {
     const std::string command = ovllm_binary().string() + " " + args + " 2>/dev/null";
-    Run run;
+    CommandResult run;
     FILE* pipe = popen(command.c_str(), "r");
     if (!pipe) return run;
     std::array<char, 4096> buffer{};
@@ -44,7 +44,7 @@ std::string join_ids(const nlohmann::json& ids) {
 
 TEST(CliModel, InfoPrintsShapeAndKvLayout) {
     const auto folder = golden_dir() / "models" / "qwen2";
-    const Run run = run_ovllm("info " + folder.string() + " --kv-cache-dtype f32");
+    const CommandResult run = run_ovllm("info " + folder.string() + " --kv-cache-dtype f32");
     ASSERT_EQ(run.status, 0) << run.out;
     EXPECT_NE(run.out.find("architecture: Qwen2ForCausalLM"), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("layers: 2, heads: 4, kv_heads: 2, head_dim: 16"), std::string::npos)
@@ -63,7 +63,7 @@ TEST(CliModel, GenerateMatchesGoldenGreedy) {
         const nlohmann::json golden = golden_json(model);
         for (const size_t p : {1u, 3u}) {
             const auto& prompt = golden.at("prompts").at(p);
-            const Run run =
+            const CommandResult run =
                 run_ovllm("generate --model " + (golden_dir() / "models" / model).string() +
                           " --prompt-ids " + join_ids(prompt.at("ids")) +
                           " --max-tokens 24 --dtype f32 --kv-cache-dtype f32");
@@ -74,7 +74,7 @@ TEST(CliModel, GenerateMatchesGoldenGreedy) {
 }
 
 TEST(CliModel, GenerateWithDummyWeightsNeedsNoFiles) {
-    const Run run = run_ovllm(
+    const CommandResult run = run_ovllm(
         "generate --model facebook/opt-125m --load-format dummy --prompt-ids 1,2,3 --max-tokens 3");
     ASSERT_EQ(run.status, 0) << run.out;
     const auto ids = nlohmann::json::parse(run.out);
