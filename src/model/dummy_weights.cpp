@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <openvino/core/type/float16.hpp>
@@ -42,22 +43,40 @@ bool is_norm_weight(const std::string& name, const ov::Shape& shape) {
     return shape.size() == 1 && norm && name.ends_with("weight");
 }
 
-// Fills elements [begin, end) of `data` (of `type`). Values depend only on (stream, index),
-// so the result is the same for any split across threads.
+template <typename T>
+T encode(float value) {
+    if constexpr (std::is_same_v<T, float>) {
+        return value;
+    } else if constexpr (std::is_same_v<T, uint16_t>) {  // bf16: the top half of the f32 bits
+        return static_cast<uint16_t>(std::bit_cast<uint32_t>(value) >> 16);
+    } else {
+        return ov::float16(value);
+    }
+}
+
+// Fills elements [begin, end) of `out`; `begin` is a multiple of kValuesPerDraw. Values depend
+// only on (stream, index), so the result is the same for any split across threads.
+template <typename T>
+void fill_typed(T* out, size_t begin, size_t end, uint64_t stream, float center) {
+    constexpr float kStep = kScale / 32768.0f;
+    for (size_t i = begin; i < end; i += kValuesPerDraw) {
+        const uint64_t draw = splitmix64(stream ^ ((i / kValuesPerDraw) * 0xD1B54A32D192ED03ull));
+        const size_t count = std::min(kValuesPerDraw, end - i);
+        for (size_t k = 0; k < count; ++k) {
+            const auto bits = static_cast<uint16_t>(draw >> (16 * k));
+            out[i + k] = encode<T>(center - kScale + kStep * static_cast<float>(bits));
+        }
+    }
+}
+
 void fill_range(void* data, ov::element::Type type, size_t begin, size_t end, uint64_t stream,
                 float center) {
-    for (size_t i = begin; i < end; ++i) {
-        const uint64_t draw = splitmix64(stream ^ ((i / kValuesPerDraw) * 0xD1B54A32D192ED03ull));
-        const auto bits = static_cast<uint16_t>(draw >> (16 * (i % kValuesPerDraw)));
-        const float value = center + kScale * (static_cast<float>(bits) / 32768.0f - 1.0f);
-        if (type == ov::element::f32) {
-            static_cast<float*>(data)[i] = value;
-        } else if (type == ov::element::bf16) {
-            static_cast<uint16_t*>(data)[i] =
-                static_cast<uint16_t>(std::bit_cast<uint32_t>(value) >> 16);
-        } else {
-            static_cast<ov::float16*>(data)[i] = ov::float16(value);
-        }
+    if (type == ov::element::f32) {
+        fill_typed(static_cast<float*>(data), begin, end, stream, center);
+    } else if (type == ov::element::bf16) {
+        fill_typed(static_cast<uint16_t*>(data), begin, end, stream, center);
+    } else {
+        fill_typed(static_cast<ov::float16*>(data), begin, end, stream, center);
     }
 }
 
@@ -70,7 +89,9 @@ void fill_parallel(void* data, ov::element::Type type, size_t count, uint64_t st
         return;
     }
     std::vector<std::jthread> workers;
-    const size_t chunk = (count + threads - 1) / threads;
+    // Chunks start on a draw boundary so each draw is used by one thread only.
+    const size_t chunk =
+        ((count + threads - 1) / threads + kValuesPerDraw - 1) / kValuesPerDraw * kValuesPerDraw;
     for (size_t begin = 0; begin < count; begin += chunk) {
         const size_t end = std::min(count, begin + chunk);
         workers.emplace_back(fill_range, data, type, begin, end, stream, center);

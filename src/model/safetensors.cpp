@@ -175,54 +175,63 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
     }
 }
 
-SafetensorsModel::SafetensorsModel(const fs::path& path) {
-    if (!fs::exists(path)) throw_error("{}: no such file or folder", path.string());
-    if (!fs::is_directory(path)) {
-        description_ = path.string();
-        add_file(path);
-        return;
+namespace {
+
+// The shard files named by model.safetensors.index.json's weight_map, sorted and unique.
+std::vector<fs::path> shards_from_index(const fs::path& folder, const fs::path& index) {
+    std::ifstream stream(index);
+    std::stringstream text;
+    text << stream.rdbuf();
+    json root;
+    try {
+        root = json::parse(text.str());
+    } catch (const json::parse_error& e) {
+        throw_error("{}: invalid JSON at byte {}", index.string(), e.byte);
     }
-    description_ = path.string();
-    const fs::path index = path / "model.safetensors.index.json";
-    if (fs::exists(index)) {
-        std::ifstream stream(index);
-        std::stringstream text;
-        text << stream.rdbuf();
-        json root;
-        try {
-            root = json::parse(text.str());
-        } catch (const json::parse_error& e) {
-            throw_error("{}: invalid JSON at byte {}", index.string(), e.byte);
-        }
-        if (!root.is_object() || !root.contains("weight_map") || !root["weight_map"].is_object()) {
-            throw_error("{}: field 'weight_map' must be an object", index.string());
-        }
-        std::vector<std::string> shards;
-        for (const auto& [name, shard] : root["weight_map"].items()) {
-            if (!shard.is_string()) {
-                throw_error("{}: weight_map entry '{}' must be a file name", index.string(), name);
-            }
-            shards.push_back(shard.get<std::string>());
-        }
-        std::sort(shards.begin(), shards.end());
-        shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
-        for (const auto& shard : shards) add_file(path / shard);
-        return;
+    if (!root.is_object() || !root.contains("weight_map") || !root["weight_map"].is_object()) {
+        throw_error("{}: field 'weight_map' must be an object", index.string());
     }
-    if (fs::exists(path / "model.safetensors")) {
-        description_ = (path / "model.safetensors").string();
-        add_file(path / "model.safetensors");
-        return;
+    std::vector<fs::path> shards;
+    for (const auto& [name, shard] : root["weight_map"].items()) {
+        if (!shard.is_string()) {
+            throw_error("{}: weight_map entry '{}' must be a file name", index.string(), name);
+        }
+        shards.push_back(folder / shard.get<std::string>());
     }
+    std::sort(shards.begin(), shards.end());
+    shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+    return shards;
+}
+
+std::vector<fs::path> all_safetensors(const fs::path& folder) {
     std::vector<fs::path> found;
-    for (const auto& entry : fs::directory_iterator(path)) {
+    for (const auto& entry : fs::directory_iterator(folder)) {
         if (entry.is_regular_file() && entry.path().extension() == ".safetensors") {
             found.push_back(entry.path());
         }
     }
-    if (found.empty()) throw_error("{}: no *.safetensors files in this folder", path.string());
+    if (found.empty()) throw_error("{}: no *.safetensors files in this folder", folder.string());
     std::sort(found.begin(), found.end());
-    for (const auto& file : found) add_file(file);
+    return found;
+}
+
+}  // namespace
+
+SafetensorsModel::SafetensorsModel(const fs::path& path) : description_(path.string()) {
+    if (!fs::exists(path)) throw_error("{}: no such file or folder", path.string());
+    std::vector<fs::path> files;
+    if (!fs::is_directory(path)) {
+        files = {path};
+    } else if (const fs::path index = path / "model.safetensors.index.json"; fs::exists(index)) {
+        files = shards_from_index(path, index);
+    } else if (fs::exists(path / "model.safetensors")) {
+        // A single file wins over stray *.safetensors beside it (golden.safetensors, ...).
+        description_ = (path / "model.safetensors").string();
+        files = {path / "model.safetensors"};
+    } else {
+        files = all_safetensors(path);
+    }
+    for (const auto& file : files) add_file(file);
 }
 
 void SafetensorsModel::add_file(const fs::path& file) {

@@ -169,6 +169,59 @@ TEST(ModelConfig, Gpt2) {
     EXPECT_EQ(c.parameter_count(), 116224);
 }
 
+// The README's table of golden models: class, layers, q/kv heads, head_dim, tied lm_head.
+struct GoldenRow {
+    const char* folder;
+    const char* architecture;
+    int64_t layers, heads, kv_heads, head_dim;
+    bool tied;
+};
+
+TEST(ModelConfig, EveryGoldenModelMatchesReadmeTable) {
+    const GoldenRow rows[] = {
+        {"llama", "LlamaForCausalLM", 3, 4, 2, 16, true},
+        {"llama-bf16", "LlamaForCausalLM", 3, 4, 2, 16, true},
+        {"llama-rope3", "LlamaForCausalLM", 2, 4, 2, 16, true},
+        {"qwen2", "Qwen2ForCausalLM", 2, 4, 2, 16, false},
+        {"opt", "OPTForCausalLM", 2, 4, 4, 16, true},
+        {"gpt2", "GPT2LMHeadModel", 2, 4, 4, 16, true},
+        {"qwen3", "Qwen3ForCausalLM", 2, 4, 2, 32, true},
+        {"gemma3", "Gemma3ForCausalLM", 4, 4, 2, 32, true},
+        {"mistral", "MistralForCausalLM", 2, 4, 2, 16, false},
+    };
+    for (const GoldenRow& row : rows) {
+        SCOPED_TRACE(row.folder);
+        const ModelConfig c = golden(row.folder);
+        EXPECT_EQ(c.architecture, row.architecture);
+        EXPECT_EQ(c.num_hidden_layers, row.layers);
+        EXPECT_EQ(c.num_attention_heads, row.heads);
+        EXPECT_EQ(c.num_key_value_heads, row.kv_heads);
+        EXPECT_EQ(c.head_dim, row.head_dim);
+        EXPECT_EQ(c.tie_word_embeddings, row.tied);
+        // All: hidden 64, intermediate 128, vocab 512, max positions 256.
+        EXPECT_EQ(c.hidden_size, 64);
+        EXPECT_EQ(c.intermediate_size, 128);
+        EXPECT_EQ(c.vocab_size, 512);
+        EXPECT_EQ(c.max_position_embeddings, 256);
+        EXPECT_EQ(c.layer_uses_sliding_window.size(), static_cast<size_t>(row.layers));
+    }
+}
+
+TEST(ModelConfig, Llama3ScalingInTransformers5RopeParameters) {
+    const fs::path dir =
+        write_config("rope5", R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,
+            "num_attention_heads":2,"intermediate_size":16,"vocab_size":10,
+            "max_position_embeddings":32,"rope_parameters":{"rope_type":"llama3",
+            "rope_theta":500000.0,"factor":32.0,"low_freq_factor":1.0,"high_freq_factor":4.0,
+            "original_max_position_embeddings":8192}})");
+    const ModelConfig c = load_model_config(dir);
+    EXPECT_DOUBLE_EQ(c.rope_theta, 500000.0);
+    EXPECT_EQ(c.rope_scaling.type, "llama3");
+    EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 32.0);
+    EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 8192);
+    fs::remove_all(dir);
+}
+
 TEST(ModelConfig, Gpt2NullInnerIsFourTimesHidden) {
     const fs::path dir =
         write_config("gpt2_inner", R"({"model_type":"gpt2","n_embd":32,"n_layer":1,"n_head":2,
