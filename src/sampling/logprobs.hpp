@@ -23,9 +23,9 @@ float log_normalizer(std::span<const float> row);
 LogprobEntry token_logprob(std::span<const float> row, int64_t token, float normalizer);
 
 // Appends the `n` most likely tokens to `out`, best first (ties: lower id first), with
-// ranks 1..n. `heap` is scratch.
+// ranks 1..n.
 void append_top_logprobs(std::span<const float> row, size_t n, float normalizer,
-                         std::vector<Candidate>& heap, std::vector<LogprobEntry>& out);
+                         TopScratch& scratch, std::vector<LogprobEntry>& out);
 
 // Prompt logprobs: row p of `logits` ([positions, vocab]) predicts `targets[p]`.
 struct PromptLogprobs {

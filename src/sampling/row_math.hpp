@@ -34,6 +34,14 @@ inline float fast_exp(float x) {
 // Largest value of the row; -inf for an empty or all -inf row.
 float row_max(std::span<const float> row);
 
+// Entries per block of block_maxima().
+inline constexpr size_t kMaxBlock = 16;
+
+// out[b] = max of row[b * kMaxBlock, (b + 1) * kMaxBlock) for every full block; the
+// row.size() % kMaxBlock entries at the end belong to no block. out needs
+// row.size() / kMaxBlock entries.
+void block_maxima(std::span<const float> row, std::span<float> out);
+
 // Index of the largest value, the lowest index among ties (like torch.argmax).
 int64_t row_argmax(std::span<const float> row);
 

@@ -45,7 +45,7 @@ SampledToken Sampler::sample_row(std::span<float> row, const SamplerRow& input,
     result.chosen = token_logprob(raw, result.token_id, normalizer);
     result.top_offset = static_cast<uint32_t>(out.top.size());
     append_top_logprobs(raw, static_cast<size_t>(std::max(*params.logprobs, 0)), normalizer,
-                        top_heap_, out.top);
+                        top_logprobs_, out.top);
     result.top_count = static_cast<uint32_t>(out.top.size() - result.top_offset);
     return result;
 }

@@ -71,8 +71,8 @@ class Sampler {
     RngState engine_rng_;
     ProcessorScratch processors_;
     TruncationScratch truncation_;
-    std::vector<float> raw_;           // [vocab] the row before processing, for logprobs
-    std::vector<Candidate> top_heap_;  // top-N logprobs selection
+    std::vector<float> raw_;   // [vocab] the row before processing, for logprobs
+    TopScratch top_logprobs_;  // top-N logprobs selection
 };
 
 // Checks the token ids in `params` against the vocabulary size (logit_bias keys,

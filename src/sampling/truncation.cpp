@@ -10,11 +10,11 @@
 namespace ovllm::sampling {
 namespace {
 
-constexpr size_t kScanBlock = 16;    // top-k scan skips blocks below the current k-th value
-constexpr size_t kDrawBlock = 1024;  // whole-row draw: per-block sums, then one block walked
-constexpr size_t kSmallSort = 128;   // top-p sorts sets this small outright
-constexpr int kBucketsPerNat = 4;    // top-p histogram resolution in log-probability
-constexpr int kBuckets = 128;        // last bucket collects everything below -32 nats
+constexpr size_t kScanBlock = kMaxBlock;  // scans skip whole blocks below their threshold
+constexpr size_t kDrawBlock = 1024;       // whole-row draw: per-block sums, then one block walked
+constexpr size_t kSmallSort = 128;        // top-p sorts sets this small outright
+constexpr int kBucketsPerNat = 4;         // top-p histogram resolution in log-probability
+constexpr int kBuckets = 128;             // last bucket collects everything below -32 nats
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -102,12 +102,13 @@ void apply_top_p(std::vector<Candidate>& cands, float top_p, double total, float
     cands.resize(kept + from_boundary);
 }
 
-// Candidates with logit >= threshold (finite), in id order.
-void collect_at_least(std::span<const float> row, float threshold, std::vector<Candidate>& out) {
+// Candidates with logit >= threshold (finite), in id order; `maxima` from block_maxima().
+void collect_at_least(std::span<const float> row, std::span<const float> maxima, float threshold,
+                      std::vector<Candidate>& out) {
     out.clear();
     const size_t full = row.size() / kScanBlock * kScanBlock;
     for (size_t i = 0; i < full; i += kScanBlock) {
-        if (!(block_max(&row[i]) >= threshold)) continue;
+        if (!(maxima[i / kScanBlock] >= threshold)) continue;
         for (size_t j = i; j < i + kScanBlock; ++j)
             if (row[j] >= threshold)
                 out.push_back(Candidate{row[j], 0.0f, static_cast<int32_t>(j)});
@@ -163,19 +164,44 @@ void top_p_candidates(std::span<const float> row, const KeptSet& whole, float to
 
 }  // namespace
 
-void select_top(std::span<const float> row, size_t n, std::vector<Candidate>& out) {
+void select_top(std::span<const float> row, size_t n, TopScratch& scratch) {
+    std::vector<Candidate>& out = scratch.heap;
     out.clear();
+    const size_t blocks = row.size() / kScanBlock;
+    scratch.block_maxima.resize(blocks);
+    block_maxima(row, scratch.block_maxima);
     n = std::min(n, row.size());
     if (n == 0) return;
-    for (size_t i = 0; i < n; ++i) out.push_back(Candidate{row[i], 0.0f, static_cast<int32_t>(i)});
-    std::make_heap(out.begin(), out.end(), ranks_before);
-    size_t i = n;
-    for (; i < row.size() && i % kScanBlock != 0; ++i) offer(out, row[i], static_cast<int32_t>(i));
-    for (; i + kScanBlock <= row.size(); i += kScanBlock) {
-        if (!(block_max(&row[i]) > out.front().logit)) continue;
-        for (size_t j = i; j < i + kScanBlock; ++j) offer(out, row[j], static_cast<int32_t>(j));
+    // The n largest block maxima are n distinct entries, so the n-th largest entry is at
+    // least the n-th largest block maximum: blocks whose maximum is below it hold none of
+    // the top n and are never read again.
+    float floor = -std::numeric_limits<float>::infinity();
+    if (n <= blocks) {
+        // Min-heap of the n largest maxima so far; most blocks fail one comparison.
+        std::vector<float>& largest = scratch.largest_maxima;
+        largest.assign(scratch.block_maxima.begin(), scratch.block_maxima.begin() + n);
+        std::make_heap(largest.begin(), largest.end(), std::greater<>());
+        for (size_t b = n; b < blocks; ++b) {
+            if (!(scratch.block_maxima[b] > largest.front())) continue;
+            std::pop_heap(largest.begin(), largest.end(), std::greater<>());
+            largest.back() = scratch.block_maxima[b];
+            std::push_heap(largest.begin(), largest.end(), std::greater<>());
+        }
+        floor = largest.front();
     }
-    for (; i < row.size(); ++i) offer(out, row[i], static_cast<int32_t>(i));
+    const auto take = [&out, n](float logit, size_t id) {
+        if (out.size() < n) {
+            out.push_back(Candidate{logit, 0.0f, static_cast<int32_t>(id)});
+            std::push_heap(out.begin(), out.end(), ranks_before);
+        } else {
+            offer(out, logit, static_cast<int32_t>(id));
+        }
+    };
+    for (size_t b = 0; b < blocks; ++b) {
+        if (!(scratch.block_maxima[b] >= floor)) continue;
+        for (size_t j = b * kScanBlock; j < (b + 1) * kScanBlock; ++j) take(row[j], j);
+    }
+    for (size_t j = blocks * kScanBlock; j < row.size(); ++j) take(row[j], j);
     std::sort_heap(out.begin(), out.end(), ranks_before);
 }
 
@@ -187,10 +213,11 @@ KeptSet truncate_row(std::span<const float> row, const SamplingParams& params,
     const bool top_p = params.top_p < 1.0f;
     std::vector<Candidate>& cands = scratch.candidates;
     if (top_k) {
-        select_top(row, static_cast<size_t>(params.top_k), scratch.heap);
-        const float max = scratch.heap.front().logit;
-        const float kth = scratch.heap.back().logit;
-        collect_at_least(row, std::max(kth, -std::numeric_limits<float>::max()), cands);
+        select_top(row, static_cast<size_t>(params.top_k), scratch.top);
+        const float max = scratch.top.heap.front().logit;
+        const float kth = scratch.top.heap.back().logit;
+        collect_at_least(row, scratch.top.block_maxima,
+                         std::max(kth, -std::numeric_limits<float>::max()), cands);
         weigh(cands, max, inv_temp, min_p);
         if (top_p) apply_top_p(cands, params.top_p, total_weight(cands), max, inv_temp, scratch);
         return KeptSet{cands, {}, total_weight(cands), false};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ovllm/sampling_params.hpp"
+#include "sampling/row_math.hpp"
 
 namespace ovllm::sampling {
 
@@ -22,9 +23,16 @@ struct Candidate {
     int32_t id = 0;
 };
 
+// Buffers of select_top().
+struct TopScratch {
+    std::vector<Candidate> heap;        // [n] the best so far, worst at the front
+    std::vector<float> block_maxima;    // [vocab / kMaxBlock] blocks below the n-th are skipped
+    std::vector<float> largest_maxima;  // [n] heap of the largest block maxima
+};
+
 // Buffers reused across rows and steps.
 struct TruncationScratch {
-    std::vector<Candidate> heap;        // top-k selection
+    TopScratch top;                     // top-k selection
     std::vector<Candidate> candidates;  // surviving tokens
     std::vector<Candidate> boundary;    // the top-p bucket that needs sorting
     std::vector<float> weights;         // [vocab] when nothing truncates
@@ -40,8 +48,9 @@ struct KeptSet {
     bool whole_row = false;
 };
 
-// Top `n` entries of `row`, best first (larger logit, then lower id); weights left 0.
-void select_top(std::span<const float> row, size_t n, std::vector<Candidate>& out);
+// Top `n` entries of `row` into scratch.heap, best first (larger logit, then lower id);
+// weights left 0. Also leaves scratch.block_maxima filled for the row.
+void select_top(std::span<const float> row, size_t n, TopScratch& scratch);
 
 // Applies temperature (> kGreedyTemperature), min_p, top_k and top_p to `row` without
 // modifying it; the result points into `scratch`.
