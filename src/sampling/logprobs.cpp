@@ -20,13 +20,13 @@ LogprobEntry token_logprob(std::span<const float> row, int64_t token, float norm
                         static_cast<int32_t>(count_at_least(row, logit))};
 }
 
-void append_top_logprobs(std::span<const float> row, size_t n, float normalizer,
-                         TopScratch& scratch, std::vector<LogprobEntry>& out) {
-    select_top(row, n, scratch);
+void write_top_logprobs(std::span<const float> row, float normalizer, TopScratch& scratch,
+                        std::span<LogprobEntry> out) {
+    if (out.empty()) return;
+    select_top(row, out.size(), scratch);
     const std::vector<Candidate>& heap = scratch.heap;
-    for (size_t i = 0; i < heap.size(); ++i)
-        out.push_back(
-            LogprobEntry{heap[i].id, heap[i].logit - normalizer, static_cast<int32_t>(i + 1)});
+    for (size_t i = 0; i < heap.size() && i < out.size(); ++i)
+        out[i] = LogprobEntry{heap[i].id, heap[i].logit - normalizer, static_cast<int32_t>(i + 1)};
 }
 
 void compute_prompt_logprobs(std::span<const float> logits, size_t vocab,
@@ -45,7 +45,9 @@ void compute_prompt_logprobs(std::span<const float> logits, size_t vocab,
         const std::span<const float> row = logits.subspan(p * vocab, vocab);
         const float normalizer = log_normalizer(row);
         out.chosen.push_back(token_logprob(row, targets[p], normalizer));
-        append_top_logprobs(row, out.top_n, normalizer, scratch, out.top);
+        out.top.resize(out.top.size() + out.top_n);
+        write_top_logprobs(row, normalizer, scratch,
+                           std::span<LogprobEntry>(out.top).subspan(p * out.top_n, out.top_n));
     }
 }
 
