@@ -10,6 +10,14 @@
 //      or temperature -> min_p -> top_k -> top_p -> draw with the row's generator.
 // Logprobs are those of the raw logits (vLLM's default logprobs_mode "raw_logprobs"): the
 // chosen token's logprob and rank, and the top-N, all before penalties and temperature.
+//
+// Where this differs from vLLM, on purpose:
+// - The draw walks the kept tokens' cumulative mass to u * total with one uniform u per
+//   step from a counter-based generator (vLLM races exponential variates on the GPU); the
+//   distribution is the same, the individual tokens for a given seed are not.
+// - Top-p keeps every token tied with the last one kept, so ties never depend on sort order.
+// - Greedy argmax and top-N ties go to the lower token id.
+// - The repetition penalty divides (HF's arithmetic) rather than multiplying by 1/penalty.
 #include <cstdint>
 #include <span>
 #include <vector>

@@ -135,8 +135,9 @@ KeptSet whole_row(std::span<const float> row, float max, float inv_temp, float m
     return KeptSet{{}, weights, total, true};
 }
 
-// Top-p without top-k: find a weight threshold, halving it per try (1, 1/e, 1/e^2, 1/e^4 ...),
-// whose tokens already hold the top_p mass; only those become candidates.
+// Top-p without top-k: try weight thresholds e^-1, e^-2, e^-4, e^-8, e^-16 (one vector pass
+// each) until the tokens above one already hold the top_p mass; only those become
+// candidates. If none does, every token with a weight is a candidate.
 void top_p_candidates(std::span<const float> row, const KeptSet& whole, float top_p,
                       std::vector<Candidate>& out) {
     const double target = static_cast<double>(top_p) * whole.total;
