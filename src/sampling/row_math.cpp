@@ -1,5 +1,6 @@
 #include "sampling/row_math.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -122,13 +123,19 @@ int64_t row_argmax(std::span<const float> row) {
     return result_index < 0 ? 0 : result_index;  // all -inf or NaN: token 0
 }
 
-double sum_exp(std::span<const float> row, float shift, float scale) {
+double sum_exp(std::span<const float> row, float shift, float scale, float min_weight) {
     const float* data = row.data();
     const size_t full = row.size() / kWidth * kWidth;
     vfloat acc = splat(0.0f);
-    for (size_t i = 0; i < full; i += kWidth) acc += fast_exp_v((load(data + i) - shift) * scale);
+    for (size_t i = 0; i < full; i += kWidth) {
+        const vfloat w = fast_exp_v((load(data + i) - shift) * scale);
+        acc += w >= min_weight ? w : splat(0.0f);
+    }
     double total = horizontal_sum(acc);
-    for (size_t i = full; i < row.size(); ++i) total += fast_exp((data[i] - shift) * scale);
+    for (size_t i = full; i < row.size(); ++i) {
+        const float w = fast_exp((data[i] - shift) * scale);
+        total += w >= min_weight ? w : 0.0f;
+    }
     return total;
 }
 
@@ -164,6 +171,23 @@ double sum_at_least(std::span<const float> values, float threshold) {
     double total = horizontal_sum(acc);
     for (size_t i = full; i < values.size(); ++i) total += data[i] >= threshold ? data[i] : 0.0f;
     return total;
+}
+
+void sums_at_least(std::span<const float> values, std::span<const float> thresholds,
+                   std::span<double> sums) {
+    const size_t m = std::min(thresholds.size(), kMaxThresholds);
+    const float* data = values.data();
+    const size_t full = values.size() / kWidth * kWidth;
+    vfloat acc[kMaxThresholds] = {};
+    for (size_t i = 0; i < full; i += kWidth) {
+        const vfloat v = load(data + i);
+        for (size_t j = 0; j < m; ++j) acc[j] += v >= thresholds[j] ? v : splat(0.0f);
+    }
+    for (size_t j = 0; j < m; ++j) {
+        sums[j] = horizontal_sum(acc[j]);
+        for (size_t i = full; i < values.size(); ++i)
+            sums[j] += data[i] >= thresholds[j] ? data[i] : 0.0f;
+    }
 }
 
 int64_t count_at_least(std::span<const float> row, float value) {

@@ -45,8 +45,9 @@ void block_maxima(std::span<const float> row, std::span<float> out);
 // Index of the largest value, the lowest index among ties (like torch.argmax).
 int64_t row_argmax(std::span<const float> row);
 
-// Sum of exp((x - shift) * scale) over the row (float lanes, combined in a fixed order).
-double sum_exp(std::span<const float> row, float shift, float scale);
+// Sum of w = exp((x - shift) * scale) over the row, counting only w >= min_weight (float
+// lanes, combined in a fixed order).
+double sum_exp(std::span<const float> row, float shift, float scale, float min_weight = 0.0f);
 
 // out[i] = w = exp((row[i] - shift) * scale), or 0 where w < min_weight; returns the sum
 // of out, accumulated as sum_exp does.
@@ -55,6 +56,12 @@ double exp_into(std::span<const float> row, float shift, float scale, float min_
 
 // Sum of the values >= threshold.
 double sum_at_least(std::span<const float> values, float threshold);
+
+// sums[j] = sum of the values >= thresholds[j], for up to kMaxThresholds thresholds in
+// one pass over the values.
+inline constexpr size_t kMaxThresholds = 16;
+void sums_at_least(std::span<const float> values, std::span<const float> thresholds,
+                   std::span<double> sums);
 
 // Number of entries >= value (the rank of a token whose logit is `value`, ties counted in).
 int64_t count_at_least(std::span<const float> row, float value);

@@ -35,18 +35,25 @@ struct TruncationScratch {
     TopScratch top;                     // top-k selection
     std::vector<Candidate> candidates;  // surviving tokens
     std::vector<Candidate> boundary;    // the top-p bucket that needs sorting
-    std::vector<float> weights;         // [vocab] when nothing truncates
+    std::vector<float> weights;         // [vocab] top-p without top-k
     std::vector<double> block_sums;     // [vocab / kDrawBlock]
 };
 
 // The tokens a random draw chooses from. Either an explicit candidate list, or (when
-// neither top-k nor top-p truncates) the whole row, weights[i] belonging to token i.
+// neither top-k nor top-p truncates) the whole row, token i weighing
+// exp((row[i] - max) * inv_temp), or 0 below min_p; only per-block sums are stored.
 struct KeptSet {
     std::span<const Candidate> candidates;
-    std::span<const float> weights;  // whole-row form only
-    double total = 0.0;              // sum of the kept weights
+    double total = 0.0;  // sum of the kept weights
     bool whole_row = false;
+    std::span<const float> row;  // whole-row form only, like the three below
+    float max = 0.0f;
+    float inv_temp = 1.0f;
+    float min_p = 0.0f;
 };
+
+// Weight of token `id` in the whole-row form.
+float kept_weight(const KeptSet& kept, size_t id);
 
 // Top `n` entries of `row` into scratch.heap, best first (larger logit, then lower id);
 // weights left 0. Also leaves scratch.block_maxima filled for the row.

@@ -19,8 +19,8 @@ using IdSet = std::set<int64_t>;
 IdSet kept_ids(const KeptSet& kept) {
     IdSet ids;
     if (kept.whole_row) {
-        for (size_t i = 0; i < kept.weights.size(); ++i)
-            if (kept.weights[i] > 0.0f) ids.insert(static_cast<int64_t>(i));
+        for (size_t i = 0; i < kept.row.size(); ++i)
+            if (kept_weight(kept, i) > 0.0f) ids.insert(static_cast<int64_t>(i));
     } else {
         for (const Candidate& c : kept.candidates)
             if (c.weight > 0.0f) ids.insert(c.id);
@@ -211,9 +211,9 @@ TEST(Truncation, WeightsAreSoftmaxNumerators) {
     TruncationScratch scratch;
     const KeptSet kept = truncate_row(row, with(0, 1.0f, 0.0f, 2.0f), scratch);
     ASSERT_TRUE(kept.whole_row);
-    EXPECT_FLOAT_EQ(kept.weights[0], 1.0f);
-    EXPECT_FLOAT_EQ(kept.weights[1], std::exp(-0.5f));
-    EXPECT_FLOAT_EQ(kept.weights[2], std::exp(-1.0f));
+    EXPECT_FLOAT_EQ(kept_weight(kept, 0), 1.0f);
+    EXPECT_FLOAT_EQ(kept_weight(kept, 1), std::exp(-0.5f));
+    EXPECT_FLOAT_EQ(kept_weight(kept, 2), std::exp(-1.0f));
     EXPECT_NEAR(kept.total, 1.0 + std::exp(-0.5) + std::exp(-1.0), 1e-6);
 }
 
