@@ -3,7 +3,9 @@
 // is excluded from the timing. Time is reported in microseconds per step.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "sampling/sampler.hpp"
@@ -52,6 +54,7 @@ SamplingParams params_for(Mode mode) {
 void BM_Sampler(benchmark::State& state) {
     const size_t vocab = static_cast<size_t>(state.range(0));
     const auto mode = static_cast<Mode>(state.range(1));
+    const auto threads = static_cast<size_t>(state.range(2));
     // Logits shaped like a language model's: mostly noise, a handful of strong tokens.
     std::mt19937 gen(7);
     std::normal_distribution<float> noise(0.0f, 2.0f);
@@ -75,7 +78,7 @@ void BM_Sampler(benchmark::State& state) {
         rows[r].output_ids = outputs[r];
         rows[r].rng = &rngs[r];
     }
-    Sampler sampler(0);
+    Sampler sampler(0, threads);
     SamplerOutput out;
     for (auto _ : state) {
         state.PauseTiming();
@@ -88,13 +91,18 @@ void BM_Sampler(benchmark::State& state) {
 }
 
 void Arguments(benchmark::internal::Benchmark* bench) {
+    const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
     for (const int64_t vocab : {49152, 151936})
         for (const Mode mode : {Mode::greedy, Mode::top_k_top_p, Mode::top_p_only,
                                 Mode::temperature_only, Mode::penalties})
-            bench->Args({vocab, static_cast<int64_t>(mode)});
-    bench->ArgNames({"vocab", "mode"});  // mode: 0 greedy, 1 top-k 50 + top-p 0.9,
-                                         // 2 top-p 0.9, 3 temperature only, 4 penalties + 1
+            for (const int64_t threads : {int64_t{1}, cores})
+                if (threads == 1 || cores > 1)
+                    bench->Args({vocab, static_cast<int64_t>(mode), threads});
+    // mode: 0 greedy, 1 top-k 50 + top-p 0.9, 2 top-p 0.9, 3 temperature only,
+    // 4 penalties (repetition 1.1, frequency 0.5, presence 0.5) + mode 1
+    bench->ArgNames({"vocab", "mode", "threads"});
     bench->Unit(benchmark::kMicrosecond);
+    bench->UseRealTime();
 }
 
 BENCHMARK(BM_Sampler)->Apply(Arguments);

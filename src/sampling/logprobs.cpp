@@ -20,12 +20,13 @@ LogprobEntry token_logprob(std::span<const float> row, int64_t token, float norm
                         static_cast<int32_t>(count_at_least(row, logit))};
 }
 
-void append_top_logprobs(std::span<const float> row, size_t n, float normalizer,
-                         std::vector<Candidate>& heap, std::vector<LogprobEntry>& out) {
-    select_top(row, n, heap);
-    for (size_t i = 0; i < heap.size(); ++i)
-        out.push_back(
-            LogprobEntry{heap[i].id, heap[i].logit - normalizer, static_cast<int32_t>(i + 1)});
+void write_top_logprobs(std::span<const float> row, float normalizer, TopScratch& scratch,
+                        std::span<LogprobEntry> out) {
+    if (out.empty()) return;
+    select_top(row, out.size(), scratch);
+    const std::vector<Candidate>& heap = scratch.heap;
+    for (size_t i = 0; i < heap.size() && i < out.size(); ++i)
+        out[i] = LogprobEntry{heap[i].id, heap[i].logit - normalizer, static_cast<int32_t>(i + 1)};
 }
 
 void compute_prompt_logprobs(std::span<const float> logits, size_t vocab,
@@ -36,8 +37,7 @@ void compute_prompt_logprobs(std::span<const float> logits, size_t vocab,
     out.chosen.clear();
     out.top.clear();
     out.top_n = std::min(top_n, vocab);
-    std::vector<Candidate> heap;
-    heap.reserve(out.top_n);
+    TopScratch scratch;
     for (size_t p = 0; p < targets.size(); ++p) {
         if (targets[p] < 0 || static_cast<uint64_t>(targets[p]) >= vocab)
             throw_error("prompt logprobs: token id {} at position {} is outside vocab {}",
@@ -45,7 +45,9 @@ void compute_prompt_logprobs(std::span<const float> logits, size_t vocab,
         const std::span<const float> row = logits.subspan(p * vocab, vocab);
         const float normalizer = log_normalizer(row);
         out.chosen.push_back(token_logprob(row, targets[p], normalizer));
-        append_top_logprobs(row, out.top_n, normalizer, heap, out.top);
+        out.top.resize(out.top.size() + out.top_n);
+        write_top_logprobs(row, normalizer, scratch,
+                           std::span<LogprobEntry>(out.top).subspan(p * out.top_n, out.top_n));
     }
 }
 

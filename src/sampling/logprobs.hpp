@@ -22,10 +22,10 @@ float log_normalizer(std::span<const float> row);
 // `token`'s logprob and rank (the number of tokens whose logit is >= its own).
 LogprobEntry token_logprob(std::span<const float> row, int64_t token, float normalizer);
 
-// Appends the `n` most likely tokens to `out`, best first (ties: lower id first), with
-// ranks 1..n. `heap` is scratch.
-void append_top_logprobs(std::span<const float> row, size_t n, float normalizer,
-                         std::vector<Candidate>& heap, std::vector<LogprobEntry>& out);
+// Writes the out.size() most likely tokens, best first (ties: lower id first), with ranks
+// 1..n. out.size() must not exceed row.size().
+void write_top_logprobs(std::span<const float> row, float normalizer, TopScratch& scratch,
+                        std::span<LogprobEntry> out);
 
 // Prompt logprobs: row p of `logits` ([positions, vocab]) predicts `targets[p]`.
 struct PromptLogprobs {

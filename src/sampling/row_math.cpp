@@ -1,5 +1,6 @@
 #include "sampling/row_math.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -71,21 +72,70 @@ float row_max(std::span<const float> row) {
     return result;
 }
 
-int64_t row_argmax(std::span<const float> row) {
-    if (row.empty()) return -1;
-    const float best = row_max(row);
-    for (size_t i = 0; i < row.size(); ++i)
-        if (row[i] == best) return static_cast<int64_t>(i);
-    return 0;  // all NaN: nothing compares equal; token 0 is as good as any
+void block_maxima(std::span<const float> row, std::span<float> out) {
+    static_assert(kMaxBlock % kWidth == 0);
+    const float* data = row.data();
+    const size_t blocks = row.size() / kMaxBlock;
+    for (size_t b = 0; b < blocks; ++b) {
+        const float* block = data + b * kMaxBlock;
+        vfloat best = load(block);
+        for (size_t i = kWidth; i < kMaxBlock; i += kWidth) {
+            const vfloat v = load(block + i);
+            best = v > best ? v : best;
+        }
+        float result = best[0];
+        for (size_t l = 1; l < kWidth; ++l) result = best[l] > result ? best[l] : result;
+        out[b] = result;
+    }
 }
 
-double sum_exp(std::span<const float> row, float shift, float scale) {
+int64_t row_argmax(std::span<const float> row) {
+    if (row.empty()) return -1;
+    // One pass: each lane keeps its best value and the first index where it occurred.
+    const float* data = row.data();
+    const size_t full = row.size() / kWidth * kWidth;
+    vfloat best = splat(-std::numeric_limits<float>::infinity());
+    vint best_index = vint{} - 1;
+    vint index = vint{};
+    for (size_t l = 0; l < kWidth; ++l) index[l] = static_cast<int32_t>(l);
+    for (size_t i = 0; i < full; i += kWidth) {
+        const vfloat v = load(data + i);
+        const vint better = v > best;
+        best = better ? v : best;
+        best_index = better ? index : best_index;
+        index += static_cast<int32_t>(kWidth);
+    }
+    float result = -std::numeric_limits<float>::infinity();
+    int64_t result_index = -1;
+    for (size_t l = 0; l < kWidth; ++l) {
+        if (best_index[l] < 0) continue;
+        if (best[l] > result || (best[l] == result && best_index[l] < result_index)) {
+            result = best[l];
+            result_index = best_index[l];
+        }
+    }
+    for (size_t i = full; i < row.size(); ++i) {
+        if (data[i] > result) {
+            result = data[i];
+            result_index = static_cast<int64_t>(i);
+        }
+    }
+    return result_index < 0 ? 0 : result_index;  // all -inf or NaN: token 0
+}
+
+double sum_exp(std::span<const float> row, float shift, float scale, float min_weight) {
     const float* data = row.data();
     const size_t full = row.size() / kWidth * kWidth;
     vfloat acc = splat(0.0f);
-    for (size_t i = 0; i < full; i += kWidth) acc += fast_exp_v((load(data + i) - shift) * scale);
+    for (size_t i = 0; i < full; i += kWidth) {
+        const vfloat w = fast_exp_v((load(data + i) - shift) * scale);
+        acc += w >= min_weight ? w : splat(0.0f);
+    }
     double total = horizontal_sum(acc);
-    for (size_t i = full; i < row.size(); ++i) total += fast_exp((data[i] - shift) * scale);
+    for (size_t i = full; i < row.size(); ++i) {
+        const float w = fast_exp((data[i] - shift) * scale);
+        total += w >= min_weight ? w : 0.0f;
+    }
     return total;
 }
 
@@ -121,6 +171,23 @@ double sum_at_least(std::span<const float> values, float threshold) {
     double total = horizontal_sum(acc);
     for (size_t i = full; i < values.size(); ++i) total += data[i] >= threshold ? data[i] : 0.0f;
     return total;
+}
+
+void sums_at_least(std::span<const float> values, std::span<const float> thresholds,
+                   std::span<double> sums) {
+    const size_t m = std::min(thresholds.size(), kMaxThresholds);
+    const float* data = values.data();
+    const size_t full = values.size() / kWidth * kWidth;
+    vfloat acc[kMaxThresholds] = {};
+    for (size_t i = 0; i < full; i += kWidth) {
+        const vfloat v = load(data + i);
+        for (size_t j = 0; j < m; ++j) acc[j] += v >= thresholds[j] ? v : splat(0.0f);
+    }
+    for (size_t j = 0; j < m; ++j) {
+        sums[j] = horizontal_sum(acc[j]);
+        for (size_t i = full; i < values.size(); ++i)
+            sums[j] += data[i] >= thresholds[j] ? data[i] : 0.0f;
+    }
 }
 
 int64_t count_at_least(std::span<const float> row, float value) {

@@ -34,11 +34,20 @@ inline float fast_exp(float x) {
 // Largest value of the row; -inf for an empty or all -inf row.
 float row_max(std::span<const float> row);
 
+// Entries per block of block_maxima().
+inline constexpr size_t kMaxBlock = 16;
+
+// out[b] = max of row[b * kMaxBlock, (b + 1) * kMaxBlock) for every full block; the
+// row.size() % kMaxBlock entries at the end belong to no block. out needs
+// row.size() / kMaxBlock entries.
+void block_maxima(std::span<const float> row, std::span<float> out);
+
 // Index of the largest value, the lowest index among ties (like torch.argmax).
 int64_t row_argmax(std::span<const float> row);
 
-// Sum of exp((x - shift) * scale) over the row (float lanes, combined in a fixed order).
-double sum_exp(std::span<const float> row, float shift, float scale);
+// Sum of w = exp((x - shift) * scale) over the row, counting only w >= min_weight (float
+// lanes, combined in a fixed order).
+double sum_exp(std::span<const float> row, float shift, float scale, float min_weight = 0.0f);
 
 // out[i] = w = exp((row[i] - shift) * scale), or 0 where w < min_weight; returns the sum
 // of out, accumulated as sum_exp does.
@@ -47,6 +56,12 @@ double exp_into(std::span<const float> row, float shift, float scale, float min_
 
 // Sum of the values >= threshold.
 double sum_at_least(std::span<const float> values, float threshold);
+
+// sums[j] = sum of the values >= thresholds[j], for up to kMaxThresholds thresholds in
+// one pass over the values.
+inline constexpr size_t kMaxThresholds = 16;
+void sums_at_least(std::span<const float> values, std::span<const float> thresholds,
+                   std::span<double> sums);
 
 // Number of entries >= value (the rank of a token whose logit is `value`, ties counted in).
 int64_t count_at_least(std::span<const float> row, float value);

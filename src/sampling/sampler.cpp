@@ -7,55 +7,82 @@
 
 namespace ovllm::sampling {
 
-Sampler::Sampler(uint64_t engine_seed) : engine_rng_(RngState::from_seed(engine_seed)) {}
+Sampler::Sampler(uint64_t engine_seed, size_t num_threads)
+    : engine_rng_(RngState::from_seed(engine_seed)),
+      pool_(std::max<size_t>(num_threads, 1)),
+      scratch_(pool_.size()) {}
+
+namespace {
+
+bool is_greedy(const SamplingParams& params) {
+    return params.temperature < kGreedyTemperature;
+}
+
+size_t top_count(const SamplingParams& params, size_t vocab) {
+    return params.logprobs ? std::min(static_cast<size_t>(std::max(*params.logprobs, 0)), vocab)
+                           : 0;
+}
+
+}  // namespace
 
 void Sampler::sample(std::span<float> logits, size_t vocab, std::span<const SamplerRow> rows,
                      SamplerOutput& out) {
     if (vocab == 0 || logits.size() != rows.size() * vocab)
         throw_error("sampler: logits hold {} values, expected {} rows x vocab {}", logits.size(),
                     rows.size(), vocab);
-    out.rows.clear();
-    out.top.clear();
+    out.rows.assign(rows.size(), SampledToken{});
+    uniforms_.assign(rows.size(), 0.0);
+    size_t top_total = 0;
     for (size_t r = 0; r < rows.size(); ++r) {
         if (rows[r].params == nullptr) throw_error("sampler: row {} has no sampling params", r);
-        out.rows.push_back(sample_row(logits.subspan(r * vocab, vocab), rows[r], out));
+        out.rows[r].top_offset = static_cast<uint32_t>(top_total);
+        out.rows[r].top_count = static_cast<uint32_t>(top_count(*rows[r].params, vocab));
+        top_total += out.rows[r].top_count;
+        if (!is_greedy(*rows[r].params))
+            uniforms_[r] = next_uniform(rows[r].rng != nullptr ? *rows[r].rng : engine_rng_);
     }
+    out.top.assign(top_total, LogprobEntry{});
+    auto task = [&](size_t r, size_t worker) {
+        SampledToken& token = out.rows[r];
+        const std::span<LogprobEntry> top =
+            std::span<LogprobEntry>(out.top).subspan(token.top_offset, token.top_count);
+        const SampledToken sampled = sample_row(logits.subspan(r * vocab, vocab), rows[r],
+                                                uniforms_[r], scratch_[worker], top);
+        token.token_id = sampled.token_id;
+        token.has_logprobs = sampled.has_logprobs;
+        token.chosen = sampled.chosen;
+    };
+    pool_.run(rows.size(), task);
 }
 
-SampledToken Sampler::sample_row(std::span<float> row, const SamplerRow& input,
-                                 SamplerOutput& out) {
+SampledToken Sampler::sample_row(std::span<float> row, const SamplerRow& input, double uniform,
+                                 Scratch& scratch, std::span<LogprobEntry> top) const {
     const SamplingParams& params = *input.params;
     const bool want_logprobs = params.logprobs.has_value();
-    if (want_logprobs) raw_.assign(row.begin(), row.end());
+    if (want_logprobs) scratch.raw.assign(row.begin(), row.end());
 
     if (params.allowed_token_ids)
-        apply_allowed_token_ids(row, *params.allowed_token_ids, processors_);
+        apply_allowed_token_ids(row, *params.allowed_token_ids, scratch.processors);
     if (!input.bad_words_ids.empty()) apply_bad_words(row, input.bad_words_ids, input.output_ids);
     if (params.min_tokens > 0)
         apply_min_tokens(row, params, input.output_ids.size(), input.eos_ids);
     if (!params.logit_bias.empty()) apply_logit_bias(row, params.logit_bias);
-    apply_penalties(row, params, input.prompt_ids, input.output_ids, processors_);
+    apply_penalties(row, params, input.prompt_ids, input.output_ids, scratch.processors);
 
     SampledToken result;
-    result.token_id = choose(row, input);
+    if (is_greedy(params)) {
+        result.token_id = row_argmax(row);
+    } else {
+        const KeptSet kept = truncate_row(row, params, scratch.truncation);
+        result.token_id = draw_token(kept, uniform, scratch.truncation);
+    }
     if (!want_logprobs) return result;
-    const std::span<const float> raw(raw_.data(), row.size());
+    const std::span<const float> raw(scratch.raw.data(), row.size());
     const float normalizer = log_normalizer(raw);
     result.has_logprobs = true;
     result.chosen = token_logprob(raw, result.token_id, normalizer);
-    result.top_offset = static_cast<uint32_t>(out.top.size());
-    append_top_logprobs(raw, static_cast<size_t>(std::max(*params.logprobs, 0)), normalizer,
-                        top_heap_, out.top);
-    result.top_count = static_cast<uint32_t>(out.top.size() - result.top_offset);
+    write_top_logprobs(raw, normalizer, scratch.top, top);
     return result;
-}
-
-int64_t Sampler::choose(std::span<const float> row, const SamplerRow& input) {
-    const SamplingParams& params = *input.params;
-    if (params.temperature < kGreedyTemperature) return row_argmax(row);
-    const double u = next_uniform(input.rng != nullptr ? *input.rng : engine_rng_);
-    const KeptSet kept = truncate_row(row, params, truncation_);
-    return draw_token(kept, u, truncation_);
 }
 
 void validate_for_vocab(const SamplingParams& params, size_t vocab) {

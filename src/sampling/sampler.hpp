@@ -10,6 +10,14 @@
 //      or temperature -> min_p -> top_k -> top_p -> draw with the row's generator.
 // Logprobs are those of the raw logits (vLLM's default logprobs_mode "raw_logprobs"): the
 // chosen token's logprob and rank, and the top-N, all before penalties and temperature.
+//
+// Where this differs from vLLM, on purpose:
+// - The draw walks the kept tokens' cumulative mass to u * total with one uniform u per
+//   step from a counter-based generator (vLLM races exponential variates on the GPU); the
+//   distribution is the same, the individual tokens for a given seed are not.
+// - Top-p keeps every token tied with the last one kept, so ties never depend on sort order.
+// - Greedy argmax and top-N ties go to the lower token id.
+// - The repetition penalty divides (HF's arithmetic) rather than multiplying by 1/penalty.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -19,6 +27,7 @@
 #include "sampling/logprobs.hpp"
 #include "sampling/rng.hpp"
 #include "sampling/truncation.hpp"
+#include "sampling/worker_pool.hpp"
 
 namespace ovllm::sampling {
 
@@ -57,22 +66,33 @@ struct SamplerOutput {
 class Sampler {
   public:
     // `engine_seed` keys the generator of unseeded requests (EngineConfig::seed).
-    explicit Sampler(uint64_t engine_seed = 0);
+    // `num_threads` rows are sampled at once (1 = on the calling thread); the results do
+    // not depend on it.
+    explicit Sampler(uint64_t engine_seed = 0, size_t num_threads = 1);
 
     // logits: [rows.size(), vocab] row-major; rows are modified in place. Fills `out`.
-    // Throws ovllm::Error when the sizes disagree or a row has no params.
+    // Random draws are taken in row order on the calling thread (each seeded row's
+    // RngState advances by one; unseeded rows draw from the engine generator), then rows
+    // run in parallel. Throws ovllm::Error when the sizes disagree or a row has no params.
     void sample(std::span<float> logits, size_t vocab, std::span<const SamplerRow> rows,
                 SamplerOutput& out);
 
   private:
-    SampledToken sample_row(std::span<float> row, const SamplerRow& input, SamplerOutput& out);
-    int64_t choose(std::span<const float> row, const SamplerRow& input);
+    // Buffers of one worker thread.
+    struct Scratch {
+        ProcessorScratch processors;
+        TruncationScratch truncation;
+        std::vector<float> raw;  // [vocab] the row before processing, for logprobs
+        TopScratch top;          // top-N logprobs selection
+    };
+
+    SampledToken sample_row(std::span<float> row, const SamplerRow& input, double uniform,
+                            Scratch& scratch, std::span<LogprobEntry> top) const;
 
     RngState engine_rng_;
-    ProcessorScratch processors_;
-    TruncationScratch truncation_;
-    std::vector<float> raw_;           // [vocab] the row before processing, for logprobs
-    std::vector<Candidate> top_heap_;  // top-N logprobs selection
+    WorkerPool pool_;
+    std::vector<Scratch> scratch_;  // [pool_.size()]
+    std::vector<double> uniforms_;  // [rows] this step's draws, taken in row order
 };
 
 // Checks the token ids in `params` against the vocabulary size (logit_bias keys,

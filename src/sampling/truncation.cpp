@@ -10,23 +10,17 @@
 namespace ovllm::sampling {
 namespace {
 
-constexpr size_t kScanBlock = 16;    // top-k scan skips blocks below the current k-th value
-constexpr size_t kDrawBlock = 1024;  // whole-row draw: per-block sums, then one block walked
-constexpr size_t kSmallSort = 128;   // top-p sorts sets this small outright
-constexpr int kBucketsPerNat = 4;    // top-p histogram resolution in log-probability
-constexpr int kBuckets = 128;        // last bucket collects everything below -32 nats
+constexpr size_t kScanBlock = kMaxBlock;  // scans skip whole blocks below their threshold
+constexpr size_t kDrawBlock = 1024;       // whole-row draw: per-block sums, then one block walked
+constexpr size_t kSmallSort = 128;        // top-p sorts sets this small outright
+constexpr int kBucketsPerNat = 4;         // top-p histogram resolution in log-probability
+constexpr int kBuckets = 128;             // last bucket collects everything below -32 nats
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // Strict "a ranks before b": larger logit, then lower id.
 bool ranks_before(const Candidate& a, const Candidate& b) {
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-}
-
-float block_max(const float* values) {
-    float lanes = kNegInf;
-    for (size_t l = 0; l < kScanBlock; ++l) lanes = values[l] > lanes ? values[l] : lanes;
-    return lanes;
 }
 
 void offer(std::vector<Candidate>& heap, float logit, int32_t id) {
@@ -102,12 +96,13 @@ void apply_top_p(std::vector<Candidate>& cands, float top_p, double total, float
     cands.resize(kept + from_boundary);
 }
 
-// Candidates with logit >= threshold (finite), in id order.
-void collect_at_least(std::span<const float> row, float threshold, std::vector<Candidate>& out) {
+// Candidates with logit >= threshold (finite), in id order; `maxima` from block_maxima().
+void collect_at_least(std::span<const float> row, std::span<const float> maxima, float threshold,
+                      std::vector<Candidate>& out) {
     out.clear();
     const size_t full = row.size() / kScanBlock * kScanBlock;
     for (size_t i = 0; i < full; i += kScanBlock) {
-        if (!(block_max(&row[i]) >= threshold)) continue;
+        if (!(maxima[i / kScanBlock] >= threshold)) continue;
         for (size_t j = i; j < i + kScanBlock; ++j)
             if (row[j] >= threshold)
                 out.push_back(Candidate{row[j], 0.0f, static_cast<int32_t>(j)});
@@ -116,46 +111,76 @@ void collect_at_least(std::span<const float> row, float threshold, std::vector<C
         if (row[j] >= threshold) out.push_back(Candidate{row[j], 0.0f, static_cast<int32_t>(j)});
 }
 
-// Weights of the whole row, computed block by block so the draw can skip whole blocks.
+KeptSet candidate_set(std::span<const Candidate> cands, double total) {
+    KeptSet kept;
+    kept.candidates = cands;
+    kept.total = total;
+    return kept;
+}
+
+// The whole row as the kept set: per-block weight sums only, so the draw can skip whole
+// blocks; the one block it lands in is recomputed.
 KeptSet whole_row(std::span<const float> row, float max, float inv_temp, float min_p,
                   TruncationScratch& scratch) {
-    scratch.weights.resize(row.size());
-    const std::span<float> weights(scratch.weights.data(), row.size());
     const size_t blocks = (row.size() + kDrawBlock - 1) / kDrawBlock;
     scratch.block_sums.resize(blocks);
     double total = 0.0;
     for (size_t b = 0; b < blocks; ++b) {
         const size_t begin = b * kDrawBlock;
         const size_t size = std::min(kDrawBlock, row.size() - begin);
-        scratch.block_sums[b] =
-            exp_into(row.subspan(begin, size), max, inv_temp, min_p, weights.subspan(begin, size));
+        scratch.block_sums[b] = sum_exp(row.subspan(begin, size), max, inv_temp, min_p);
         total += scratch.block_sums[b];
     }
-    return KeptSet{{}, weights, total, true};
+    KeptSet kept;
+    kept.total = total;
+    kept.whole_row = true;
+    kept.row = row;
+    kept.max = max;
+    kept.inv_temp = inv_temp;
+    kept.min_p = min_p;
+    return kept;
 }
 
-// Top-p without top-k: find a weight threshold, halving it per try (1, 1/e, 1/e^2, 1/e^4 ...),
-// whose tokens already hold the top_p mass; only those become candidates.
-void top_p_candidates(std::span<const float> row, const KeptSet& whole, float top_p,
-                      std::vector<Candidate>& out) {
-    const double target = static_cast<double>(top_p) * whole.total;
+// Weights of the whole row into scratch.weights; returns their sum.
+double weigh_row(std::span<const float> row, float max, float inv_temp, float min_p,
+                 TruncationScratch& scratch) {
+    scratch.weights.resize(row.size());
+    return exp_into(row, max, inv_temp, min_p, scratch.weights);
+}
+
+// Weight thresholds tried by top-p without top-k, in nats below the top token.
+constexpr std::array<float, 6> kTopPNats = {1.0f, 2.0f, 4.0f, 8.0f, 12.0f, 16.0f};
+
+// Top-p without top-k: one pass sums the mass above each threshold of kTopPNats; the
+// highest threshold whose tokens already hold the top_p mass selects the candidates. If
+// none does, every token with a weight is a candidate.
+void top_p_candidates(std::span<const float> row, double total, float top_p,
+                      TruncationScratch& scratch) {
+    std::vector<Candidate>& out = scratch.candidates;
+    const std::span<const float> weights(scratch.weights.data(), row.size());
+    const double target = static_cast<double>(top_p) * total;
+    std::array<float, kTopPNats.size()> thresholds{};
+    for (size_t j = 0; j < thresholds.size(); ++j) thresholds[j] = std::exp(-kTopPNats[j]);
+    std::array<double, kTopPNats.size()> sums{};
+    sums_at_least(weights, thresholds, sums);
     float threshold = 0.0f;  // 0 keeps every weight that survived min_p
-    for (const float nats : {1.0f, 2.0f, 4.0f, 8.0f, 16.0f}) {
-        const float candidate = std::exp(-nats);
-        if (sum_at_least(whole.weights, candidate) >= target) {
-            threshold = candidate;
+    for (size_t j = 0; j < thresholds.size(); ++j) {
+        if (sums[j] >= target) {
+            threshold = thresholds[j];
             break;
         }
     }
     out.clear();
-    const std::span<const float> weights = whole.weights;
-    const size_t full = weights.size() / kScanBlock * kScanBlock;
+    std::vector<float>& maxima = scratch.top.block_maxima;
+    maxima.resize(weights.size() / kScanBlock);
+    block_maxima(weights, maxima);
+    const size_t full = maxima.size() * kScanBlock;
     const auto take = [&](size_t j) {
         if (weights[j] >= threshold && weights[j] > 0.0f)
             out.push_back(Candidate{row[j], weights[j], static_cast<int32_t>(j)});
     };
     for (size_t i = 0; i < full; i += kScanBlock) {
-        if (!(block_max(&weights[i]) >= threshold)) continue;
+        if (!(maxima[i / kScanBlock] >= threshold)) continue;
         for (size_t j = i; j < i + kScanBlock; ++j) take(j);
     }
     for (size_t j = full; j < weights.size(); ++j) take(j);
@@ -163,19 +188,44 @@ void top_p_candidates(std::span<const float> row, const KeptSet& whole, float to
 
 }  // namespace
 
-void select_top(std::span<const float> row, size_t n, std::vector<Candidate>& out) {
+void select_top(std::span<const float> row, size_t n, TopScratch& scratch) {
+    std::vector<Candidate>& out = scratch.heap;
     out.clear();
+    const size_t blocks = row.size() / kScanBlock;
+    scratch.block_maxima.resize(blocks);
+    block_maxima(row, scratch.block_maxima);
     n = std::min(n, row.size());
     if (n == 0) return;
-    for (size_t i = 0; i < n; ++i) out.push_back(Candidate{row[i], 0.0f, static_cast<int32_t>(i)});
-    std::make_heap(out.begin(), out.end(), ranks_before);
-    size_t i = n;
-    for (; i < row.size() && i % kScanBlock != 0; ++i) offer(out, row[i], static_cast<int32_t>(i));
-    for (; i + kScanBlock <= row.size(); i += kScanBlock) {
-        if (!(block_max(&row[i]) > out.front().logit)) continue;
-        for (size_t j = i; j < i + kScanBlock; ++j) offer(out, row[j], static_cast<int32_t>(j));
+    // The n largest block maxima are n distinct entries, so the n-th largest entry is at
+    // least the n-th largest block maximum: blocks whose maximum is below it hold none of
+    // the top n and are never read again.
+    float floor = -std::numeric_limits<float>::infinity();
+    if (n <= blocks) {
+        // Min-heap of the n largest maxima so far; most blocks fail one comparison.
+        std::vector<float>& largest = scratch.largest_maxima;
+        largest.assign(scratch.block_maxima.begin(), scratch.block_maxima.begin() + n);
+        std::make_heap(largest.begin(), largest.end(), std::greater<>());
+        for (size_t b = n; b < blocks; ++b) {
+            if (!(scratch.block_maxima[b] > largest.front())) continue;
+            std::pop_heap(largest.begin(), largest.end(), std::greater<>());
+            largest.back() = scratch.block_maxima[b];
+            std::push_heap(largest.begin(), largest.end(), std::greater<>());
+        }
+        floor = largest.front();
     }
-    for (; i < row.size(); ++i) offer(out, row[i], static_cast<int32_t>(i));
+    const auto take = [&out, n](float logit, size_t id) {
+        if (out.size() < n) {
+            out.push_back(Candidate{logit, 0.0f, static_cast<int32_t>(id)});
+            std::push_heap(out.begin(), out.end(), ranks_before);
+        } else {
+            offer(out, logit, static_cast<int32_t>(id));
+        }
+    };
+    for (size_t b = 0; b < blocks; ++b) {
+        if (!(scratch.block_maxima[b] >= floor)) continue;
+        for (size_t j = b * kScanBlock; j < (b + 1) * kScanBlock; ++j) take(row[j], j);
+    }
+    for (size_t j = blocks * kScanBlock; j < row.size(); ++j) take(row[j], j);
     std::sort_heap(out.begin(), out.end(), ranks_before);
 }
 
@@ -187,24 +237,25 @@ KeptSet truncate_row(std::span<const float> row, const SamplingParams& params,
     const bool top_p = params.top_p < 1.0f;
     std::vector<Candidate>& cands = scratch.candidates;
     if (top_k) {
-        select_top(row, static_cast<size_t>(params.top_k), scratch.heap);
-        const float max = scratch.heap.front().logit;
-        const float kth = scratch.heap.back().logit;
-        collect_at_least(row, std::max(kth, -std::numeric_limits<float>::max()), cands);
+        select_top(row, static_cast<size_t>(params.top_k), scratch.top);
+        const float max = scratch.top.heap.front().logit;
+        const float kth = scratch.top.heap.back().logit;
+        collect_at_least(row, scratch.top.block_maxima,
+                         std::max(kth, -std::numeric_limits<float>::max()), cands);
         weigh(cands, max, inv_temp, min_p);
         if (top_p) apply_top_p(cands, params.top_p, total_weight(cands), max, inv_temp, scratch);
-        return KeptSet{cands, {}, total_weight(cands), false};
+        return candidate_set(cands, total_weight(cands));
     }
     const float max = row_max(row);
     if (max == kNegInf) {  // everything masked: nothing to draw from
         cands.clear();
-        return KeptSet{cands, {}, 0.0, false};
+        return candidate_set(cands, 0.0);
     }
-    const KeptSet whole = whole_row(row, max, inv_temp, min_p, scratch);
-    if (!top_p) return whole;
-    top_p_candidates(row, whole, params.top_p, cands);
-    apply_top_p(cands, params.top_p, whole.total, max, inv_temp, scratch);
-    return KeptSet{cands, {}, total_weight(cands), false};
+    if (!top_p) return whole_row(row, max, inv_temp, min_p, scratch);
+    const double total = weigh_row(row, max, inv_temp, min_p, scratch);
+    top_p_candidates(row, total, params.top_p, scratch);
+    apply_top_p(cands, params.top_p, total, max, inv_temp, scratch);
+    return candidate_set(cands, total_weight(cands));
 }
 
 int64_t draw_token(const KeptSet& kept, double u, const TruncationScratch& scratch) {
@@ -225,16 +276,22 @@ int64_t draw_token(const KeptSet& kept, double u, const TruncationScratch& scrat
     while (block + 1 < blocks && cumulative + scratch.block_sums[block] <= target)
         cumulative += scratch.block_sums[block++];
     const size_t begin = block * kDrawBlock;
-    const size_t end = std::min(begin + kDrawBlock, kept.weights.size());
+    const size_t end = std::min(begin + kDrawBlock, kept.row.size());
     int64_t last = -1;
     for (size_t i = begin; i < end; ++i) {
-        if (kept.weights[i] <= 0.0f) continue;
-        cumulative += kept.weights[i];
+        const float weight = kept_weight(kept, i);
+        if (weight <= 0.0f) continue;
+        cumulative += weight;
         last = static_cast<int64_t>(i);
         if (cumulative > target) return last;
     }
     if (last >= 0) return last;
-    return row_argmax(kept.weights);  // an empty final block after rounding
+    return row_argmax(kept.row);  // an empty final block after rounding
+}
+
+float kept_weight(const KeptSet& kept, size_t id) {
+    const float weight = fast_exp((kept.row[id] - kept.max) * kept.inv_temp);
+    return weight >= kept.min_p ? weight : 0.0f;
 }
 
 }  // namespace ovllm::sampling

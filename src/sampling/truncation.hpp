@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ovllm/sampling_params.hpp"
+#include "sampling/row_math.hpp"
 
 namespace ovllm::sampling {
 
@@ -22,26 +23,41 @@ struct Candidate {
     int32_t id = 0;
 };
 
+// Buffers of select_top().
+struct TopScratch {
+    std::vector<Candidate> heap;        // [n] the best so far, worst at the front
+    std::vector<float> block_maxima;    // [vocab / kMaxBlock] blocks below the n-th are skipped
+    std::vector<float> largest_maxima;  // [n] heap of the largest block maxima
+};
+
 // Buffers reused across rows and steps.
 struct TruncationScratch {
-    std::vector<Candidate> heap;        // top-k selection
+    TopScratch top;                     // top-k selection
     std::vector<Candidate> candidates;  // surviving tokens
     std::vector<Candidate> boundary;    // the top-p bucket that needs sorting
-    std::vector<float> weights;         // [vocab] when nothing truncates
+    std::vector<float> weights;         // [vocab] top-p without top-k
     std::vector<double> block_sums;     // [vocab / kDrawBlock]
 };
 
 // The tokens a random draw chooses from. Either an explicit candidate list, or (when
-// neither top-k nor top-p truncates) the whole row, weights[i] belonging to token i.
+// neither top-k nor top-p truncates) the whole row, token i weighing
+// exp((row[i] - max) * inv_temp), or 0 below min_p; only per-block sums are stored.
 struct KeptSet {
     std::span<const Candidate> candidates;
-    std::span<const float> weights;  // whole-row form only
-    double total = 0.0;              // sum of the kept weights
+    double total = 0.0;  // sum of the kept weights
     bool whole_row = false;
+    std::span<const float> row;  // whole-row form only, like the three below
+    float max = 0.0f;
+    float inv_temp = 1.0f;
+    float min_p = 0.0f;
 };
 
-// Top `n` entries of `row`, best first (larger logit, then lower id); weights left 0.
-void select_top(std::span<const float> row, size_t n, std::vector<Candidate>& out);
+// Weight of token `id` in the whole-row form.
+float kept_weight(const KeptSet& kept, size_t id);
+
+// Top `n` entries of `row` into scratch.heap, best first (larger logit, then lower id);
+// weights left 0. Also leaves scratch.block_maxima filled for the row.
+void select_top(std::span<const float> row, size_t n, TopScratch& scratch);
 
 // Applies temperature (> kGreedyTemperature), min_p, top_k and top_p to `row` without
 // modifying it; the result points into `scratch`.

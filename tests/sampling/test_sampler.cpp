@@ -364,3 +364,81 @@ TEST(SamplerFrequency, TopKAndMinPOverALargeVocabulary) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SamplerThreads, ResultsDoNotDependOnTheThreadCount) {
+    const size_t vocab = 3000;
+    const size_t num_rows = 24;
+    std::vector<SamplingParams> params(4);
+    params[0].temperature = 0.0f;
+    params[0].logprobs = 3;
+    params[1].temperature = 0.9f;
+    params[1].top_k = 40;
+    params[1].top_p = 0.9f;
+    params[1].seed = 11;
+    params[2].temperature = 1.2f;  // unseeded: engine generator
+    params[2].repetition_penalty = 1.3f;
+    params[2].frequency_penalty = 0.4f;
+    params[3].temperature = 0.7f;
+    params[3].top_p = 0.8f;
+    params[3].min_p = 0.05f;
+    params[3].logprobs = 5;
+    const auto run = [&](size_t threads) {
+        Sampler sampler(77, threads);
+        std::vector<RngState> rngs(num_rows);
+        std::vector<Ids> outputs(num_rows);
+        std::vector<int64_t> tokens;
+        std::vector<float> logprobs;
+        for (int step = 0; step < 6; ++step) {
+            std::vector<SamplerRow> rows(num_rows);
+            std::vector<float> logits(num_rows * vocab);
+            for (size_t r = 0; r < num_rows; ++r) {
+                const SamplingParams& p = params[r % params.size()];
+                if (step == 0 && p.seed) rngs[r] = RngState::from_seed(*p.seed + r);
+                rows[r].params = &p;
+                rows[r].rng = p.seed ? &rngs[r] : nullptr;
+                rows[r].output_ids = outputs[r];
+                for (size_t v = 0; v < vocab; ++v)
+                    logits[r * vocab + v] =
+                        static_cast<float>((r * 7919 + v * 104729 + step * 31) % 1000) / 150.0f;
+            }
+            SamplerOutput out;
+            sampler.sample(logits, vocab, rows, out);
+            for (size_t r = 0; r < num_rows; ++r) {
+                tokens.push_back(out.rows[r].token_id);
+                outputs[r].push_back(out.rows[r].token_id);
+                if (out.rows[r].has_logprobs) logprobs.push_back(out.rows[r].chosen.logprob);
+                for (const LogprobEntry& e : out.top_of(r)) logprobs.push_back(e.logprob);
+            }
+        }
+        return std::make_pair(tokens, logprobs);
+    };
+    const auto single = run(1);
+    EXPECT_EQ(run(4), single);
+    EXPECT_EQ(run(3), single);
+}
+
+TEST(WorkerPool, RunsEveryItemOnceAndRethrows) {
+    WorkerPool pool(4);
+    EXPECT_EQ(pool.size(), 4u);
+    for (int round = 0; round < 20; ++round) {
+        std::vector<int> hits(100, 0);
+        auto task = [&](size_t item, size_t worker) {
+            ASSERT_LT(worker, 4u);
+            ++hits[item];
+        };
+        pool.run(hits.size(), task);
+        EXPECT_EQ(hits, std::vector<int>(100, 1));
+    }
+    auto failing = [](size_t item, size_t) {
+        if (item == 37) throw ovllm::Error("item 37 failed");
+    };
+    EXPECT_THROW(pool.run(64, failing), ovllm::Error);
+    std::vector<int> after(10, 0);
+    auto count = [&](size_t item, size_t) { ++after[item]; };
+    pool.run(after.size(), count);
+    EXPECT_EQ(after, std::vector<int>(10, 1));
+}
+
+}  // namespace

@@ -19,8 +19,8 @@ using IdSet = std::set<int64_t>;
 IdSet kept_ids(const KeptSet& kept) {
     IdSet ids;
     if (kept.whole_row) {
-        for (size_t i = 0; i < kept.weights.size(); ++i)
-            if (kept.weights[i] > 0.0f) ids.insert(static_cast<int64_t>(i));
+        for (size_t i = 0; i < kept.row.size(); ++i)
+            if (kept_weight(kept, i) > 0.0f) ids.insert(static_cast<int64_t>(i));
     } else {
         for (const Candidate& c : kept.candidates)
             if (c.weight > 0.0f) ids.insert(c.id);
@@ -100,8 +100,9 @@ TEST(Truncation, TopKOnALargeRowMatchesAFullSort) {
 
 TEST(Truncation, SelectTopOrdersByLogitThenId) {
     const std::vector<float> row{2.0f, 7.0f, 2.0f, 9.0f, 7.0f, 1.0f};
-    std::vector<Candidate> top;
-    select_top(row, 4, top);
+    TopScratch scratch;
+    select_top(row, 4, scratch);
+    const std::vector<Candidate>& top = scratch.heap;
     ASSERT_EQ(top.size(), 4u);
     EXPECT_EQ(top[0].id, 3);
     EXPECT_EQ(top[1].id, 1);
@@ -137,27 +138,53 @@ TEST(Truncation, TopPRunsOnWhatTopKLeft) {
     EXPECT_EQ(survivors(row, with(2, 0.7f, 0.0f)), (IdSet{0, 1}));
 }
 
+// Reference top-k then top-p by a full sort in double precision.
+IdSet reference_top_k_top_p(const std::vector<float>& row, size_t top_k, double top_p,
+                            double temperature) {
+    std::vector<int64_t> order(row.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+    if (top_k > 0) {
+        const float kth = row[order[top_k - 1]];
+        while (row[order.back()] < kth) order.pop_back();
+    }
+    const double max = row[order[0]];
+    double total = 0.0;
+    for (const int64_t id : order) total += std::exp((row[id] - max) / temperature);
+    IdSet expected;
+    double prefix = 0.0;
+    float last = 0.0f;
+    for (const int64_t id : order) {
+        if (prefix >= top_p * total && row[id] != last) break;
+        expected.insert(id);
+        last = row[id];
+        prefix += std::exp((row[id] - max) / temperature);
+    }
+    return expected;
+}
+
 TEST(Truncation, TopPOnALargeRowMatchesAFullSort) {
     const std::vector<float> row = noisy_row(6007, 11);
     for (const float top_p : {0.05f, 0.5f, 0.9f}) {
-        const float temperature = 0.7f;
-        std::vector<int64_t> order(row.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-        std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-            return row[a] > row[b] || (row[a] == row[b] && a < b);
-        });
-        double total = 0.0;
-        for (const float v : row) total += std::exp((v - row[order[0]]) / temperature);
-        IdSet expected;
-        double prefix = 0.0;
-        float last = 0.0f;
-        for (const int64_t id : order) {
-            if (prefix >= top_p * total && row[id] != last) break;
-            expected.insert(id);
-            last = row[id];
-            prefix += std::exp((row[id] - row[order[0]]) / temperature);
+        EXPECT_EQ(survivors(row, with(0, top_p, 0.0f, 0.7f)),
+                  reference_top_k_top_p(row, 0, top_p, 0.7))
+            << top_p;
+        EXPECT_EQ(survivors(row, with(0, top_p, 0.0f, 3.0f)),
+                  reference_top_k_top_p(row, 0, top_p, 3.0))
+            << top_p;
+    }
+}
+
+TEST(Truncation, LargeTopKThenTopPMatchesAFullSort) {
+    const std::vector<float> row = noisy_row(9001, 3);
+    for (const int top_k : {40, 700, 3000}) {
+        for (const float top_p : {0.3f, 0.8f}) {
+            const IdSet got = survivors(row, with(top_k, top_p, 0.0f, 1.5f));
+            EXPECT_EQ(got, reference_top_k_top_p(row, static_cast<size_t>(top_k), top_p, 1.5))
+                << top_k << " " << top_p;
+            EXPECT_GT(got.size(), 1u);
         }
-        EXPECT_EQ(survivors(row, with(0, top_p, 0.0f, temperature)), expected) << top_p;
     }
 }
 
@@ -184,9 +211,9 @@ TEST(Truncation, WeightsAreSoftmaxNumerators) {
     TruncationScratch scratch;
     const KeptSet kept = truncate_row(row, with(0, 1.0f, 0.0f, 2.0f), scratch);
     ASSERT_TRUE(kept.whole_row);
-    EXPECT_FLOAT_EQ(kept.weights[0], 1.0f);
-    EXPECT_FLOAT_EQ(kept.weights[1], std::exp(-0.5f));
-    EXPECT_FLOAT_EQ(kept.weights[2], std::exp(-1.0f));
+    EXPECT_FLOAT_EQ(kept_weight(kept, 0), 1.0f);
+    EXPECT_FLOAT_EQ(kept_weight(kept, 1), std::exp(-0.5f));
+    EXPECT_FLOAT_EQ(kept_weight(kept, 2), std::exp(-1.0f));
     EXPECT_NEAR(kept.total, 1.0 + std::exp(-0.5) + std::exp(-1.0), 1e-6);
 }
 
