@@ -9,6 +9,7 @@
 
 #include "model/loader.hpp"
 #include "ovllm/version.hpp"
+#include "runner/precision.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/vllm_log.hpp"
@@ -19,23 +20,6 @@ namespace {
 // The detokenizer reads this many prompt ids as context, so the first generated token is
 // decoded as it follows the prompt (a leading space stays a space).
 constexpr size_t kDetokenizerContextIds = 4;
-
-ov::element::Type inference_precision(const std::string& dtype) {
-    if (dtype == "auto" || dtype == "bf16" || dtype == "bfloat16") return ov::element::bf16;
-    if (dtype == "f32" || dtype == "float32" || dtype == "float") return ov::element::f32;
-    if (dtype == "f16" || dtype == "float16" || dtype == "half") return ov::element::f16;
-    throw_error("--dtype: unknown value '{}'; expected one of auto, bf16, f16, f32", dtype);
-}
-
-ov::element::Type kv_cache_precision(const std::string& dtype) {
-    if (dtype == "auto" || dtype == "u8") return ov::element::u8;
-    if (dtype == "i8") return ov::element::i8;
-    if (dtype == "f16") return ov::element::f16;
-    if (dtype == "bf16") return ov::element::bf16;
-    if (dtype == "f32") return ov::element::f32;
-    throw_error("--kv-cache-dtype: unknown value '{}'; expected one of auto, u8, i8, f16, bf16, f32",
-                dtype);
-}
 
 std::unique_ptr<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
     namespace fs = std::filesystem;
@@ -86,8 +70,8 @@ LLMEngine::LLMEngine(EngineConfig config)
     eos_ids_ = stop_ids(config_.model, model_config_, tokenizer_.get());
 
     runner::RunnerOptions options;
-    options.inference_precision = inference_precision(config_.dtype);
-    options.kv_cache_precision = kv_cache_precision(config_.kv_cache_dtype);
+    options.inference_precision = runner::parse_inference_precision(config_.dtype);
+    options.kv_cache_precision = runner::parse_kv_cache_precision(config_.kv_cache_dtype);
     const double space_gb = config_.kv_cache_space_gb > 0 ? config_.kv_cache_space_gb : 4.0;
     options.kv_cache_bytes = static_cast<size_t>(space_gb * double(size_t{1} << 30));
     options.num_threads = config_.num_threads;
@@ -162,6 +146,11 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
     params.validate();
     sampling::validate_for_vocab(params, static_cast<size_t>(model_config_.vocab_size));
     tokenize_prompt(prompt);
+    for (const int64_t id : prompt.token_ids) {
+        if (id < 0 || id >= model_config_.vocab_size)
+            throw_error("request {}: prompt token id {} is outside the vocabulary [0, {})",
+                        request_id, id, model_config_.vocab_size);
+    }
     check_lengths(request_id, prompt.token_ids.size(), params);
     if (!tokenizer_ && (!params.stop.empty() || !params.bad_words.empty())) {
         throw_error("request {}: stop strings and bad words need a tokenizer, and {} has none",
