@@ -172,7 +172,14 @@ class Evaluator {
     }
 
     Flow exec_for(const Node& node, std::string& out) {
-        const List items = filtered_items(node, iterate(eval(*node.expr)));
+        const Value iterable = eval(*node.expr);
+        List all;
+        try {
+            all = iterate(iterable);
+        } catch (const EvalError& e) {
+            fail(node.expr->pos, e.what());
+        }
+        const List items = filtered_items(node, std::move(all));
         if (items.empty()) return exec_body(node.else_body, out);
         const auto n = static_cast<int64_t>(items.size());
         const Value loop = make_loop_dict(n, loop_depth_);

@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "tokenizer/jinja_builtins.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::jinja {
@@ -648,17 +649,21 @@ class Parser {
     }
 
     ExprPtr parse_filter(ExprPtr subject) {
-        auto e = make_expr(ExprKind::Filter, peek());
+        const Token& at = peek();
+        auto e = make_expr(ExprKind::Filter, at);
         e->name = expect_name();
+        if (!has_filter(e->name)) fail_at(at, "no filter named '" + e->name + "'");
         if (is_op("(")) e->args = parse_call_args();
         e->operands.push_back(std::move(subject));
         return e;
     }
 
     ExprPtr parse_test(ExprPtr subject) {
-        auto e = make_expr(ExprKind::Test, next());
+        const Token& at = next();
+        auto e = make_expr(ExprKind::Test, at);
         e->negated = accept_name("not");
         e->name = expect_name();
+        if (!has_test(e->name)) fail_at(at, "no test named '" + e->name + "'");
         const Token& t = peek();
         if (is_op("(")) {
             e->args = parse_call_args();
