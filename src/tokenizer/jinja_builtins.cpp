@@ -399,6 +399,48 @@ bool is_numeric(const Value& v) {
     return v.is_number() || v.is_bool();
 }
 
+// printf-style `"%s: %d" % (a, b)` with the s, r, d, i, f and % conversions (no widths).
+std::string percent_format(const std::string& fmt, const Value& values) {
+    const List items = values.is_list() ? values.list() : List{values};
+    std::string out;
+    size_t next = 0;
+    for (size_t i = 0; i < fmt.size(); ++i) {
+        if (fmt[i] != '%') {
+            out.push_back(fmt[i]);
+            continue;
+        }
+        if (++i >= fmt.size()) throw EvalError("incomplete format");
+        const char conv = fmt[i];
+        if (conv == '%') {
+            out.push_back('%');
+            continue;
+        }
+        if (next >= items.size()) throw EvalError("not enough arguments for format string");
+        const Value& v = items[next++];
+        switch (conv) {
+            case 's':
+                v.append_str(out);
+                break;
+            case 'r':
+                v.append_repr(out);
+                break;
+            case 'd':
+            case 'i':
+                out += std::to_string(static_cast<int64_t>(v.number()));
+                break;
+            case 'f':
+                out += fmt::format("{:.6f}", v.number());
+                break;
+            default:
+                throw EvalError(std::string("unsupported format character '") + conv + "'");
+        }
+    }
+    if (next < items.size()) {
+        throw EvalError("not all arguments converted during string formatting");
+    }
+    return out;
+}
+
 Value repeat(const Value& seq, int64_t times) {
     if (seq.is_string()) {
         std::string out;
@@ -466,6 +508,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b) {
             return Value(std::move(out));
         }
     }
+    if (op == "%" && a.is_string()) return Value(percent_format(a.str(), b));
     if (op == "*") {
         if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool()))
             return repeat(a, int_arg(b, "count"));
@@ -533,7 +576,9 @@ List iterate(const Value& value) {
     }
 }
 
-std::vector<std::pair<std::string, Value>> builtin_globals() {
+namespace {
+
+std::vector<std::pair<std::string, Value>> make_globals() {
     std::vector<std::pair<std::string, Value>> globals;
     globals.emplace_back("range", Value(Function(py_range)));
     globals.emplace_back("namespace", Value(Function([](const Args& args) {
@@ -547,6 +592,14 @@ std::vector<std::pair<std::string, Value>> builtin_globals() {
             const Value* msg = args.get(0, "message");
             throw Error(msg ? msg->to_str() : std::string("raise_exception called"));
         })));
+    return globals;
+}
+
+}  // namespace
+
+// The functions are stateless, so one set is shared by every render (copies share them).
+std::vector<std::pair<std::string, Value>> builtin_globals() {
+    static const std::vector<std::pair<std::string, Value>> globals = make_globals();
     return globals;
 }
 

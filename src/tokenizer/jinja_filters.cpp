@@ -13,8 +13,10 @@ namespace {
 using FilterFn = Value (*)(const Value&, const Args&);
 using TestFn = bool (*)(const Value&, const Args&);
 
+// An optional argument; passing None counts as not passing it.
 const Value* arg(const Args& args, size_t index, std::string_view name) {
-    return args.get(index, name);
+    const Value* v = args.get(index, name);
+    return v && !v->is_none() ? v : nullptr;
 }
 
 bool flag(const Args& args, size_t index, std::string_view name, bool fallback = false) {
@@ -144,7 +146,7 @@ Value f_last(const Value& v, const Args&) {
 }
 
 Value f_default(const Value& v, const Args& args) {
-    const Value* fallback = arg(args, 0, "default_value");
+    const Value* fallback = args.get(0, "default_value");
     const bool boolean = flag(args, 1, "boolean");
     if (v.is_undefined() || (boolean && !v.truthy())) return fallback ? *fallback : Value("");
     return v;
@@ -155,7 +157,7 @@ Value f_list(const Value& v, const Args&) {
 }
 
 Value f_int(const Value& v, const Args& args) {
-    const Value* fallback = arg(args, 0, "default");
+    const Value* fallback = args.get(0, "default");
     const Value dflt = fallback ? *fallback : Value(int64_t{0});
     switch (v.kind()) {
         case Kind::Int:
@@ -182,7 +184,7 @@ Value f_int(const Value& v, const Args& args) {
 }
 
 Value f_float(const Value& v, const Args& args) {
-    const Value* fallback = arg(args, 0, "default");
+    const Value* fallback = args.get(0, "default");
     const Value dflt = fallback ? *fallback : Value(0.0);
     if (v.is_number() || v.is_bool()) return Value(v.number());
     if (v.is_string()) {

@@ -218,6 +218,90 @@ b	éA\|q"q|ab)J"},
     {"dict_builtin_and_range",
      R"J({{ dict(a=1, b='x') | tojson }} {{ range(3) | list }} {{ range(1, 7, 2) | list }} {{ range(3, 0, -1) | list }})J",
      R"J({})J", R"J({"a": 1, "b": "x"} [0, 1, 2] [1, 3, 5] [3, 2, 1])J"},
+    {"percent_format", R"J({{ '%s-%d|%r %%' % ('a', 3, 'q') }} {{ 'x=%s' % 5 }})J", R"J({})J",
+     R"J(a-3|'q' % x=5)J"},
+    {"none_optional_args",
+     R"J({{ [1, 2] | join(', ', attribute=None) }} {{ [2, 1] | sort(attribute=None) }} {{ none | default('x') }})J",
+     R"J({})J", R"J(1, 2 [1, 2] None)J"},
+    {"pattern_think_split",
+     R"J({% set content = m.content %}{% if '</think>' in content %}{% set reasoning = content.split('</think>')[0].rstrip('
+').split('<think>')[-1].lstrip('
+') %}{% set content = content.split('</think>')[-1].lstrip('
+') %}{% endif %}[{{ reasoning }}][{{ content }}])J",
+     R"J({"m": {"content": "<think>\nplan\n</think>\n\nanswer"}})J", R"J([plan][answer])J"},
+    {"pattern_last_query_index",
+     R"J({% set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}{% for message in messages[::-1] %}{% set index = (messages|length - 1) - loop.index0 %}{% if ns.multi_step_tool and message.role == 'user' and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}{% set ns.multi_step_tool = false %}{% set ns.last_query_index = index %}{% endif %}{% endfor %}{{ ns.last_query_index }})J",
+     R"J({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}, {"role": "user", "content": "<tool_response>x</tool_response>"}]})J",
+     R"J(0)J"},
+    {"pattern_llama_builtin_tools",
+     R"J({{- 'Tools: ' + builtin_tools | reject('equalto', 'code_interpreter') | join(', ') + '
+
+' }}{% if not date_string is defined %}{% set date_string = '26 Jul 2024' %}{% endif %}{{ date_string }})J",
+     R"J({"builtin_tools": ["brave_search", "code_interpreter", "wolfram_alpha"]})J",
+     R"J(Tools: brave_search, wolfram_alpha
+
+26 Jul 2024)J"},
+    {"pattern_recursive_macro",
+     R"J({% macro py_type(t) %}{% if t is string %}{% if t == 'integer' %}int{% else %}str{% endif %}{% elif t is mapping and t.type == 'array' %}list[{{ py_type(t['items']) }}]{% else %}Any{% endif %}{% endmacro %}{{ py_type({'type': 'array', 'items': {'type': 'array', 'items': 'integer'}}) }} {{ py_type('integer') }})J",
+     R"J({})J", R"J(list[list[int]] int)J"},
+    {"pattern_tool_args_items",
+     R"J({% for tool_call in calls %}{% for arg_name, arg_val in tool_call.arguments | items %}{{ arg_name }}={{ arg_val | tojson if arg_val is not string else arg_val }};{% endfor %}{% endfor %})J",
+     R"J({"calls": [{"arguments": {"city": "Paris", "days": 3, "opts": {"u": "C"}}}]})J",
+     R"J(city=Paris;days=3;opts={"u": "C"};)J"},
+    {"pattern_alternating_roles",
+     R"J({% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}bad{% else %}{{ message['role'][0] }}{% endif %}{% endfor %})J",
+     R"J({"messages": [{"role": "user"}, {"role": "assistant"}, {"role": "assistant"}]})J",
+     R"J(uabad)J"},
+    {"pattern_content_blocks",
+     R"J({% for m in messages %}{% if m.content is string %}{{ m.content }}{% else %}{% for c in m.content | selectattr('type', 'eq', 'text') %}{{ c.text | trim }}{% endfor %}{{ m.content | selectattr('type', 'equalto', 'image') | list | length }}{% endif %}{% endfor %})J",
+     R"J({"messages": [{"content": "s"}, {"content": [{"type": "image"}, {"type": "text", "text": " t "}]}]})J",
+     R"J(st1)J"},
+    {"pattern_indented_template",
+     R"J({%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content'] %}
+    {%- set loop_messages = messages[1:] %}
+{%- else %}
+    {%- set loop_messages = messages %}
+{%- endif %}
+{{- bos_token }}
+{%- for message in loop_messages %}
+    {%- if message['role'] == 'user' %}
+        {%- if loop.last and system_message is defined %}
+            {{- '[INST] ' + system_message + '\n\n' + message['content'] + '[/INST]' }}
+        {%- else %}
+            {{- '[INST] ' + message['content'] + '[/INST]' }}
+        {%- endif %}
+    {%- elif message['role'] == 'assistant' %}
+        {{- ' ' + message['content'] + eos_token}}
+    {%- endif %}
+{%- endfor %}
+)J",
+     R"J({"bos_token": "<s>", "eos_token": "</s>", "messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"}, {"role": "user", "content": "u2"}]})J",
+     R"J(<s>[INST] u1[/INST] a1</s>[INST] S
+
+u2[/INST])J"},
+    {"pattern_plain_template_whitespace",
+     R"J({% for message in messages %}
+{% if message['role'] == 'user' %}
+{{ '<|user|>
+' + message['content'] + eos_token }}
+{% elif message['role'] == 'assistant' %}
+{{ '<|assistant|>
+'  + message['content'] + eos_token }}
+{% endif %}
+{% if loop.last and add_generation_prompt %}
+{{ '<|assistant|>' }}
+{% endif %}
+{% endfor %})J",
+     R"J({"eos_token": "</s>", "add_generation_prompt": true, "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}, {"role": "user", "content": "q"}]})J",
+     R"J(<|user|>
+hi</s>
+<|assistant|>
+yo</s>
+<|user|>
+q</s>
+<|assistant|>
+)J"},
 };
 
 std::string render(const std::string& source, const char* context = "{}") {
