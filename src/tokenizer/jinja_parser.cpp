@@ -10,6 +10,9 @@
 namespace ovllm::jinja {
 namespace {
 
+// Deeply nested input ends in a syntax error instead of exhausting the stack.
+constexpr int kMaxNesting = 200;
+
 class Parser {
   public:
     Parser(const std::vector<Token>& tokens, const std::string& name)
@@ -157,6 +160,7 @@ class Parser {
     }
 
     NodePtr parse_statement() {
+        const NestingGuard guard(*this);
         const Token& tag = peek();
         if (tag.type != TokenType::Name) fail_unexpected(tag, "a statement name");
         const std::string& name = tag.value;
@@ -343,6 +347,7 @@ class Parser {
     }
 
     ExprPtr parse_expression(bool with_condexpr = true) {
+        const NestingGuard guard(*this);
         return with_condexpr ? parse_condexpr() : parse_or();
     }
 
@@ -385,6 +390,7 @@ class Parser {
     }
 
     ExprPtr parse_not() {
+        const NestingGuard guard(*this);
         if (is_name("not")) {
             auto e = make_expr(ExprKind::Unary, next());
             e->name = "not";
@@ -462,6 +468,7 @@ class Parser {
     }
 
     ExprPtr parse_unary(bool with_filter = true) {
+        const NestingGuard guard(*this);
         ExprPtr node;
         if (is_op("-") || is_op("+")) {
             node = make_expr(ExprKind::Unary, peek());
@@ -643,6 +650,7 @@ class Parser {
 
     ExprPtr parse_call(ExprPtr node) {
         auto e = make_expr(ExprKind::Call, peek());
+        e->pos = node->pos;  // errors point at what is called
         e->args = parse_call_args();
         e->operands.push_back(std::move(node));
         return e;
@@ -692,9 +700,26 @@ class Parser {
         }
     }
 
+    class NestingGuard {
+      public:
+        explicit NestingGuard(Parser& parser) : parser_(parser) {
+            if (++parser_.nesting_ > kMaxNesting) {
+                parser_.fail_at(parser_.peek(),
+                                "nesting deeper than " + std::to_string(kMaxNesting) + " levels");
+            }
+        }
+        ~NestingGuard() { --parser_.nesting_; }
+        NestingGuard(const NestingGuard&) = delete;
+        NestingGuard& operator=(const NestingGuard&) = delete;
+
+      private:
+        Parser& parser_;
+    };
+
     const std::vector<Token>& tokens_;
     const std::string& name_;
     size_t pos_ = 0;
+    int nesting_ = 0;
     int loop_depth_ = 0;
 };
 

@@ -364,7 +364,7 @@ TEST(JinjaErrors, RuntimeErrorsGiveLineAndColumn) {
     EXPECT_EQ(error_of("{{ m.content + 'x' }}", R"({"m": {"content": null}})"),
               "chat template:1:14: unsupported operand type(s) for +: 'NoneType' and 'str'");
     EXPECT_EQ(error_of("{{ 1 // 0 }}"), "chat template:1:6: integer division or modulo by zero");
-    EXPECT_EQ(error_of("{{ missing() }}"), "chat template:1:11: 'missing' is undefined");
+    EXPECT_EQ(error_of("{{ missing() }}"), "chat template:1:4: 'missing' is undefined");
     EXPECT_EQ(error_of("{% set n = 1 %}{% set n.x = 2 %}"),
               "chat template:1:19: cannot assign attribute on non-namespace object 'n'");
 }
@@ -415,6 +415,27 @@ TEST(JinjaTemplate, RendersRepeatedlyAndConcurrentlySafe) {
     const Variables vars = {{"xs", Value(List{Value(1), Value(2)})}};
     EXPECT_EQ(t.render(vars), "3");
     EXPECT_EQ(t.render(vars), "3");
+}
+
+}  // namespace
+}  // namespace ovllm::jinja
+
+namespace ovllm::jinja {
+namespace {
+
+TEST(JinjaLimits, DeepRecursionAndNestingEndInErrors) {
+    EXPECT_EQ(error_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"),
+              "chat template:1:20: maximum recursion depth exceeded in macro calls");
+    const std::string deep_parens =
+        "{{ " + std::string(1000, '(') + "1" + std::string(1000, ')') + " }}";
+    EXPECT_NE(error_of(deep_parens).find("nesting deeper than 200 levels"), std::string::npos);
+    std::string deep_json;
+    for (int i = 0; i < 5000; ++i) deep_json += "[";
+    for (int i = 0; i < 5000; ++i) deep_json += "]";
+    EXPECT_THROW(Value::from_json(nlohmann::ordered_json::parse(deep_json)), EvalError);
+    EXPECT_NE(error_of("{% set xs = [] %}{% set _ = xs.append(xs) %}{{ xs }}")
+                  .find("value nesting deeper"),
+              std::string::npos);
 }
 
 }  // namespace
