@@ -403,7 +403,7 @@ bool is_numeric(const Value& v) {
 std::string percent_format(const std::string& fmt, const Value& values) {
     const List items = values.is_list() ? values.list() : List{values};
     std::string out;
-    size_t next = 0;
+    size_t next = 0;  // items consumed
     for (size_t i = 0; i < fmt.size(); ++i) {
         if (fmt[i] != '%') {
             out.push_back(fmt[i]);
@@ -435,7 +435,9 @@ std::string percent_format(const std::string& fmt, const Value& values) {
                 throw EvalError(std::string("unsupported format character '") + conv + "'");
         }
     }
-    if (next < items.size()) {
+    // Python ignores an unused list or dict operand (it has __getitem__, like a mapping).
+    const bool ignorable = next == 0 && (values.is_list() || values.is_dict());
+    if (next < items.size() && !ignorable) {
         throw EvalError("not all arguments converted during string formatting");
     }
     return out;
@@ -484,9 +486,25 @@ Value arithmetic(std::string_view op, const Value& a, const Value& b) {
     if (op == "**") return Value(std::pow(x, y));
     if (y == 0) throw EvalError("float division by zero");
     if (op == "/") return Value(x / y);
-    const double q = std::floor(x / y);
-    if (op == "//") return Value(q);
-    return Value(x - q * y);
+    // CPython's float floor division and modulo, built on fmod (1 // 0.1 == 9.0).
+    double mod = std::fmod(x, y);
+    double div = (x - mod) / y;
+    if (mod != 0.0) {
+        if ((y < 0) != (mod < 0)) {
+            mod += y;
+            div -= 1.0;
+        }
+    } else {
+        mod = std::copysign(0.0, y);
+    }
+    double floordiv = 0.0;
+    if (div != 0.0) {
+        floordiv = std::floor(div);
+        if (div - floordiv > 0.5) floordiv += 1.0;
+    } else {
+        floordiv = std::copysign(0.0, x / y);
+    }
+    return op == "//" ? Value(floordiv) : Value(mod);
 }
 
 }  // namespace

@@ -211,6 +211,9 @@ Value f_round(const Value& v, const Args& args) {
     const Value* method = arg(args, 1, "method");
     const double scale = std::pow(10.0, precision ? precision->number() : 0.0);
     const std::string how = method ? method->to_str() : "common";
+    if (how == "common" && (v.is_int() || v.is_bool())) {
+        return Value(static_cast<int64_t>(v.number()));  // Python's round(int, n) is an int
+    }
     const double x = v.number() * scale;
     double r = 0;
     if (how == "common")
@@ -389,7 +392,8 @@ Value f_indent(const Value& v, const Args& args) {
         width && width->is_string()
             ? width->str()
             : std::string(static_cast<size_t>(width ? width->number() : 4), ' ');
-    const std::vector<std::string> lines = py_splitlines(v.to_str() + "\n");
+    if (!v.is_string()) throw EvalError("indent filter needs a string, got " + v.type_name());
+    const std::vector<std::string> lines = py_splitlines(v.str() + "\n");
     std::string out;
     for (size_t i = 0; i < lines.size(); ++i) {
         if (i > 0) {
@@ -524,13 +528,16 @@ bool t_iterable(const Value& v, const Args&) {
     return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
 }
 bool t_sequence(const Value& v, const Args&) {
-    return v.is_string() || v.is_list() || v.is_dict();
+    return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
 }
+// Python's value % 2: bools and floats count as numbers, other types are an error.
 bool t_even(const Value& v, const Args&) {
-    return v.is_int() && v.as_int() % 2 == 0;
+    if (v.is_int()) return v.as_int() % 2 == 0;
+    return std::fmod(v.number(), 2.0) == 0.0;
 }
 bool t_odd(const Value& v, const Args&) {
-    return v.is_int() && v.as_int() % 2 != 0;
+    if (v.is_int()) return v.as_int() % 2 != 0;
+    return std::fmod(std::fabs(v.number()), 2.0) == 1.0;
 }
 bool t_divisibleby(const Value& v, const Args& args) {
     const Value& n = test_arg(args);
@@ -628,14 +635,11 @@ bool has_test(std::string_view name) {
 Value apply_filter(std::string_view name, const Value& subject, const Args& args) {
     const auto it = filters().find(name);
     if (it == filters().end()) throw EvalError("no filter named '" + std::string(name) + "'");
-    // Jinja2's filters reject undefined input except those that handle it explicitly.
-    if (subject.is_undefined() && name != "default" && name != "d" && name != "length" &&
-        name != "count" && name != "list" && name != "string" && name != "join" &&
-        name != "items" && name != "first" && name != "last" && name != "safe" && name != "trim" &&
-        name != "upper" && name != "lower" && name != "escape" && name != "e" && name != "select" &&
-        name != "reject" && name != "selectattr" && name != "rejectattr" && name != "map" &&
-        name != "unique" && name != "capitalize" && name != "title" && name != "replace" &&
-        name != "indent") {
+    // Undefined input acts as an empty string or sequence, except where Jinja2's filter does
+    // arithmetic or serialisation on it.
+    if (subject.is_undefined() &&
+        (name == "abs" || name == "round" || name == "tojson" || name == "dictsort" ||
+         name == "int" || name == "float" || name == "indent")) {
         subject.require_defined();
     }
     return it->second(subject, args);
