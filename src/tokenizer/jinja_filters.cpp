@@ -2,6 +2,8 @@
 // tojson.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 
 #include "tokenizer/jinja_builtins.hpp"
@@ -213,6 +215,14 @@ Value f_round(const Value& v, const Args& args) {
     const std::string how = method ? method->to_str() : "common";
     if (how == "common" && (v.is_int() || v.is_bool())) {
         return Value(static_cast<int64_t>(v.number()));  // Python's round(int, n) is an int
+    }
+    const int digits = precision ? static_cast<int>(precision->number()) : 0;
+    if (how == "common" && digits >= 0 && digits < 300) {
+        // Python rounds the exact binary value half-to-even, as printf does: round(2.675, 2)
+        // is 2.67 because 2.675 is stored as 2.67499999...
+        char buf[400];
+        std::snprintf(buf, sizeof buf, "%.*f", digits, v.number());
+        return Value(std::strtod(buf, nullptr));
     }
     const double x = v.number() * scale;
     double r = 0;

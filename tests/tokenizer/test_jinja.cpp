@@ -302,6 +302,12 @@ yo</s>
 q</s>
 <|assistant|>
 )J"},
+    {"python_number_semantics",
+     R"J({{ 1 // 0.1 }} {{ -7.5 // 2 }} {{ 7.5 % -2 }} {{ true is even }} {{ 3.0 is odd }} {{ 7 | round(1) }} {{ false | round }} {{ 2.675 | round(2) }} {{ 10 / 4 }} {{ 2 ** -1 }})J",
+     R"J({})J", R"J(9.0 -4.0 -0.5 False True 7 0 2.67 2.5 0.5)J"},
+    {"undefined_through_filters",
+     R"J([{{ missing | upper }}][{{ missing | join(',') }}][{{ missing | list }}][{{ missing | items | list }}][{{ missing is sequence }}][{{ missing | default(none) }}])J",
+     R"J({})J", R"J([][][[]][[]][True][None])J"},
 };
 
 std::string render(const std::string& source, const char* context = "{}") {
