@@ -151,12 +151,15 @@ Value dict_method(const Value& obj, std::string_view name, const Args& args) {
     List out;
     out.reserve(d.items.size());
     for (const auto& [k, v] : d.items) {
-        if (name == "items")
-            out.emplace_back(List{k, v});
-        else if (name == "keys")
+        if (name == "items") {
+            List pair{k, v};
+            pair.tuple = true;
+            out.emplace_back(std::move(pair));
+        } else if (name == "keys") {
             out.push_back(k);
-        else
+        } else {
             out.push_back(v);
+        }
     }
     return Value(std::move(out));
 }
@@ -342,6 +345,7 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
     if (obj.is_list()) {
         const List& list = obj.list();
         List out;
+        out.tuple = list.tuple;
         for (const size_t i : indices(list.size())) out.push_back(list[i]);
         return Value(std::move(out));
     }
@@ -576,8 +580,11 @@ List iterate(const Value& value) {
     switch (value.kind()) {
         case Kind::Undefined:
             return {};
-        case Kind::List:
-            return value.list();
+        case Kind::List: {
+            List items = value.list();
+            items.tuple = false;  // what a loop or list() sees is a plain list
+            return items;
+        }
         case Kind::Dict: {
             List keys;
             keys.reserve(value.dict().items.size());

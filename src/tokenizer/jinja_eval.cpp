@@ -365,6 +365,7 @@ class Evaluator {
                 List items;
                 items.reserve(e.operands.size());
                 for (const auto& op : e.operands) items.push_back(eval(*op));
+                items.tuple = e.name == "tuple";
                 return Value(std::move(items));
             }
             case ExprKind::Dict: {

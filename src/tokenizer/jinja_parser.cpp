@@ -332,12 +332,13 @@ class Parser {
 
     // ---- expressions ----
 
-    // `a, b` without brackets becomes a list (Python would make a tuple).
+    // `a, b` without brackets is a tuple.
     ExprPtr parse_tuple_expression() {
         const Token& start = peek();
         ExprPtr first = parse_expression();
         if (!is_op(",")) return first;
         auto list = make_expr(ExprKind::List, start);
+        list->name = "tuple";
         list->operands.push_back(std::move(first));
         while (accept_op(",")) {
             if (peek().type == TokenType::BlockEnd) break;
@@ -534,10 +535,15 @@ class Parser {
 
     ExprPtr parse_paren() {
         const Token& start = next();
-        if (accept_op(")")) return make_expr(ExprKind::List, start);
+        if (accept_op(")")) {
+            auto empty = make_expr(ExprKind::List, start);
+            empty->name = "tuple";
+            return empty;
+        }
         ExprPtr first = parse_expression();
         if (accept_op(")")) return first;
         auto list = make_expr(ExprKind::List, start);
+        list->name = "tuple";
         list->operands.push_back(std::move(first));
         while (accept_op(",")) {
             if (is_op(")")) break;

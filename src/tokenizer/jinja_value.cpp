@@ -419,13 +419,14 @@ void Value::append_repr(std::string& out) const {
             append_repr_string(out, str());
             return;
         case Kind::List: {
-            out.push_back('[');
             const List& items = list();
+            out.push_back(items.tuple ? '(' : '[');
             for (size_t i = 0; i < items.size(); ++i) {
                 if (i > 0) out += ", ";
                 items[i].append_repr(out);
             }
-            out.push_back(']');
+            if (items.tuple && items.size() == 1) out.push_back(',');
+            out.push_back(items.tuple ? ')' : ']');
             return;
         }
         case Kind::Dict: {
@@ -511,7 +512,7 @@ bool Value::equals(const Value& other) const {
         case Kind::List: {
             const List& a = list();
             const List& b = other.list();
-            if (a.size() != b.size()) return false;
+            if (a.size() != b.size() || a.tuple != b.tuple) return false;
             for (size_t i = 0; i < a.size(); ++i) {
                 if (!a[i].equals(b[i])) return false;
             }
