@@ -1,5 +1,8 @@
 #include "server/http_server.hpp"
 
+#include <sys/socket.h>
+
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -200,6 +203,7 @@ struct OpenAIServer::Impl {
     httplib::Server http;
     std::thread listener;
     int port = -1;
+    std::atomic<int> listen_socket{-1};  // seen while binding, to widen its backlog
 };
 
 OpenAIServer::OpenAIServer(EngineClient& engine, ServerOptions options)
@@ -213,6 +217,12 @@ OpenAIServer::OpenAIServer(EngineClient& engine, ServerOptions options)
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http.set_payload_max_length(context.options.max_body_bytes);
     http.set_keep_alive_max_count(1000);
+    // Streamed tokens are small writes; Nagle's algorithm would hold each one back.
+    http.set_tcp_nodelay(true);
+    http.set_socket_options([impl = impl_.get()](socket_t socket) {
+        httplib::default_socket_options(socket);
+        impl->listen_socket = socket;
+    });
     http.set_read_timeout(60);
     http.set_write_timeout(60);
     http.set_pre_routing_handler(
@@ -264,6 +274,12 @@ int OpenAIServer::bind() {
         impl_->port = options.port;
     } else {
         impl_->port = -1;
+    }
+    // The library listens with a backlog of 5; many clients connecting at once (a benchmark
+    // opening hundreds of streams) would see dropped SYNs and second-long retries. Linux lets
+    // listen() be called again to raise it.
+    if (impl_->port >= 0 && impl_->listen_socket >= 0) {
+        ::listen(impl_->listen_socket, SOMAXCONN);
     }
     if (impl_->port < 0) {
         throw_error("server: cannot bind {}:{} (address in use or not available)", options.host,
