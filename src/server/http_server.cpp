@@ -220,7 +220,10 @@ OpenAIServer::OpenAIServer(EngineClient& engine, ServerOptions options)
     // Streamed tokens are small writes; Nagle's algorithm would hold each one back.
     http.set_tcp_nodelay(true);
     http.set_socket_options([impl = impl_.get()](socket_t socket) {
-        httplib::default_socket_options(socket);
+        // SO_REUSEADDR only: the library's default also sets SO_REUSEPORT, which would let a
+        // second server bind a port already in use and silently split its traffic.
+        const int yes = 1;
+        ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
         impl->listen_socket = socket;
     });
     http.set_read_timeout(60);

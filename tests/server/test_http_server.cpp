@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "server_fixture.hpp"
+#include "util/error.hpp"
 
 namespace ovllm::server::test {
 namespace {
@@ -349,6 +350,29 @@ TEST_F(ServerTest, TokenizeAndDetokenize) {
     expect_error(post("/detokenize", json{{"tokens", "Hi"}}), 400);
     expect_error(post("/tokenize", json{{"prompt", 5}}), 400);
     expect_error(post("/tokenize", json{{"model", "other"}, {"prompt", "x"}}), 404);
+}
+
+TEST_F(ServerTest, BindingATakenPortIsAnError) {
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = port_;
+    OpenAIServer second(*engine_, options);
+    EXPECT_THROW(second.bind(), Error);
+}
+
+TEST_F(ServerTest, ContinuousUsageStatsOnEveryChunk) {
+    const auto result =
+        post("/v1/completions", json{{"prompt", "Hi"},
+                                     {"max_tokens", 3},
+                                     {"stream", true},
+                                     {"stream_options", {{"continuous_usage_stats", true}}}});
+    ASSERT_TRUE(result);
+    const auto events = parse_sse(result->body);
+    ASSERT_EQ(events.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(events[i]["usage"]["prompt_tokens"], 3);
+        EXPECT_EQ(events[i]["usage"]["completion_tokens"], i + 1);
+    }
 }
 
 TEST_F(ServerTest, ManyConcurrentStreamsAllComplete) {
