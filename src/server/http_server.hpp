@@ -19,7 +19,7 @@ struct ServerOptions {
     int max_waiting = 0;  // 503 when this many requests already wait; 0 = no limit
     bool disable_log_requests = false;
     std::string chat_template;  // template text overriding the model's; empty = model's
-    int http_threads = 512;     // handler threads; each open stream holds one
+    int http_threads = 1024;    // handler threads; each open stream holds one
     size_t max_body_bytes = 64u << 20;
 };
 
