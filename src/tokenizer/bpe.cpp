@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "tokenizer/fast_json.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace ovllm::tokenizer {
@@ -92,35 +93,17 @@ std::optional<std::string> optional_string(const Json& node, const JsonPath& at,
     return value->get<std::string>();
 }
 
-// The two halves of merges[i]: "left right" or ["left", "right"].
-std::pair<std::string_view, std::string_view> merge_parts(const Json& entry, const JsonPath& at) {
-    if (entry.is_string()) {
-        const std::string& text = entry.get_ref<const std::string&>();
-        const size_t space = text.find(' ');
-        if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-            json_fail(at, "expected \"left right\" with exactly one space");
-        }
-        const std::string_view view(text);
-        return {view.substr(0, space), view.substr(space + 1)};
-    }
-    if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_string()) {
-        return {entry[0].get_ref<const std::string&>(), entry[1].get_ref<const std::string&>()};
-    }
-    json_fail(at, "expected a merge as \"left right\" or [\"left\", \"right\"]");
-}
-
 }  // namespace
 
-BpeModel BpeModel::from_json(const Json& node, const JsonPath& at) {
+BpeModel BpeModel::build(const Json& node, const VocabEntries& vocab, const MergeEntries& merges,
+                         const JsonPath& at) {
     BpeModel model;
-    const Json& vocab = json_member(node, at, "vocab");
-    if (!vocab.is_object()) json_fail(at / "vocab", "expected an object of token: id");
     model.vocab_.reserve(vocab.size());
     int64_t max_id = -1;
-    for (const auto& [token, id_value] : vocab.items()) {
-        const int64_t id = json_int(id_value, at / "vocab" / token);
-        if (id < 0 || id > INT32_MAX) json_fail(at / "vocab" / token, "id out of range");
-        model.vocab_.emplace(token, static_cast<int32_t>(id));
+    for (const auto& [token, id] : vocab) {
+        if (id < 0 || id > INT32_MAX)
+            json_fail(at / "vocab" / token, "expected an integer id from 0 to 2^31-1");
+        model.vocab_.insert_or_assign(token, static_cast<int32_t>(id));
         max_id = std::max(max_id, id);
     }
     model.tokens_.resize(static_cast<size_t>(max_id + 1));
@@ -157,13 +140,14 @@ BpeModel BpeModel::from_json(const Json& node, const JsonPath& at) {
         if (cp < model.char_ids_.size()) model.char_ids_[cp] = id;
     }
 
-    const Json& merges = json_array(node, at, "merges");
     model.merges_.reserve(merges.size());
     const size_t prefix_len = model.prefix_.size();
     std::string merged;
     for (size_t rank = 0; rank < merges.size(); ++rank) {
         const JsonPath where = (at / "merges")[rank];
-        const auto [left, right] = merge_parts(merges[rank], where);
+        const auto& [left, right] = merges[rank];
+        if (right == kBadMerge)
+            json_fail(where, "expected a merge as \"left right\" or [\"left\", \"right\"]");
         const auto left_it = model.vocab_.find(left);
         const auto right_it = model.vocab_.find(right);
         if (left_it == model.vocab_.end() || right_it == model.vocab_.end()) {
@@ -171,9 +155,11 @@ BpeModel BpeModel::from_json(const Json& node, const JsonPath& at) {
                                          left_it == model.vocab_.end() ? left : right));
         }
         merged.assign(left);
-        const std::string_view tail = prefix_len > 0 && right.substr(0, prefix_len) == model.prefix_
-                                          ? right.substr(prefix_len)
-                                          : right;
+        const std::string_view right_view(right);
+        const std::string_view tail =
+            prefix_len > 0 && right_view.substr(0, prefix_len) == model.prefix_
+                ? right_view.substr(prefix_len)
+                : right_view;
         merged.append(tail);
         const auto merged_it = model.vocab_.find(merged);
         if (merged_it == model.vocab_.end()) {

@@ -23,6 +23,17 @@ struct StringHash {
 };
 using Vocab = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
+}  // namespace ovllm::tokenizer
+
+#ifdef __GLIBCXX__
+// libstdc++ stores each key's hash in its node only for hashes it deems slow; without that a
+// lookup rehashes every key in the bucket it walks, which made loading a vocabulary slow.
+template <>
+struct std::__is_fast_hash<ovllm::tokenizer::StringHash> : std::false_type {};
+#endif
+
+namespace ovllm::tokenizer {
+
 // Open-addressing map from a packed token pair (left << 32 | right) to its merge.
 class MergeMap {
   public:
@@ -64,8 +75,12 @@ class MergeMap {
 
 class BpeModel {
   public:
-    // `node` is the "model" object; errors name `at` (file and JSON path).
-    static BpeModel from_json(const Json& node, const JsonPath& at);
+    using VocabEntries = std::vector<std::pair<std::string, int64_t>>;
+    using MergeEntries = std::vector<std::pair<std::string, std::string>>;
+    // `config` is the "model" object without vocab and merges, which come as read by
+    // parse_tokenizer_json; errors name `at` (file and JSON path of the model).
+    static BpeModel build(const Json& config, const VocabEntries& vocab, const MergeEntries& merges,
+                          const JsonPath& at);
     BpeModel(BpeModel&&) noexcept;
     BpeModel& operator=(BpeModel&&) noexcept;
     ~BpeModel();

@@ -98,6 +98,15 @@ std::string cut_at_marker(std::string rendered) {
     return rendered;
 }
 
+// Request data converted for the template; a value too deeply nested is the request's fault.
+jinja::Value to_value(const nlohmann::ordered_json& j, std::string_view field) {
+    try {
+        return jinja::Value::from_json(j);
+    } catch (const jinja::EvalError& e) {
+        throw_error("chat template input '{}': {}", field, e.what());
+    }
+}
+
 void add_token(jinja::Variables& vars, const char* name, const std::optional<std::string>& token) {
     if (token) vars.emplace_back(name, jinja::Value(*token));
 }
@@ -175,11 +184,12 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
 
     jinja::Variables vars;
     vars.reserve(10);
-    vars.emplace_back("messages", jinja::Value::from_json(options.continue_final_message
-                                                              ? mark_final_message(messages)
-                                                              : messages));
-    vars.emplace_back("tools", jinja::Value::from_json(options.tools));
-    vars.emplace_back("documents", jinja::Value::from_json(options.documents));
+    vars.emplace_back(
+        "messages",
+        to_value(options.continue_final_message ? mark_final_message(messages) : messages,
+                 "messages"));
+    vars.emplace_back("tools", to_value(options.tools, "tools"));
+    vars.emplace_back("documents", to_value(options.documents, "documents"));
     vars.emplace_back("add_generation_prompt", jinja::Value(options.add_generation_prompt));
     add_token(vars, "bos_token", tokens_.bos_token);
     add_token(vars, "eos_token", tokens_.eos_token);
@@ -195,7 +205,7 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
             throw_error("chat_template_kwargs must be an object");
         }
         for (const auto& [key, value] : options.chat_template_kwargs.items()) {
-            vars.emplace_back(key, jinja::Value::from_json(value));
+            vars.emplace_back(key, to_value(value, key));
         }
     }
     std::string rendered = tmpl.render(vars);

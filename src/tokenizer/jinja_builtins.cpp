@@ -151,12 +151,15 @@ Value dict_method(const Value& obj, std::string_view name, const Args& args) {
     List out;
     out.reserve(d.items.size());
     for (const auto& [k, v] : d.items) {
-        if (name == "items")
-            out.emplace_back(List{k, v});
-        else if (name == "keys")
+        if (name == "items") {
+            List pair{k, v};
+            pair.tuple = true;
+            out.emplace_back(std::move(pair));
+        } else if (name == "keys") {
             out.push_back(k);
-        else
+        } else {
             out.push_back(v);
+        }
     }
     return Value(std::move(out));
 }
@@ -342,6 +345,7 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
     if (obj.is_list()) {
         const List& list = obj.list();
         List out;
+        out.tuple = list.tuple;
         for (const size_t i : indices(list.size())) out.push_back(list[i]);
         return Value(std::move(out));
     }
@@ -399,6 +403,50 @@ bool is_numeric(const Value& v) {
     return v.is_number() || v.is_bool();
 }
 
+// printf-style `"%s: %d" % (a, b)` with the s, r, d, i, f and % conversions (no widths).
+std::string percent_format(const std::string& fmt, const Value& values) {
+    const List items = values.is_list() ? values.list() : List{values};
+    std::string out;
+    size_t next = 0;  // items consumed
+    for (size_t i = 0; i < fmt.size(); ++i) {
+        if (fmt[i] != '%') {
+            out.push_back(fmt[i]);
+            continue;
+        }
+        if (++i >= fmt.size()) throw EvalError("incomplete format");
+        const char conv = fmt[i];
+        if (conv == '%') {
+            out.push_back('%');
+            continue;
+        }
+        if (next >= items.size()) throw EvalError("not enough arguments for format string");
+        const Value& v = items[next++];
+        switch (conv) {
+            case 's':
+                v.append_str(out);
+                break;
+            case 'r':
+                v.append_repr(out);
+                break;
+            case 'd':
+            case 'i':
+                out += std::to_string(static_cast<int64_t>(v.number()));
+                break;
+            case 'f':
+                out += fmt::format("{:.6f}", v.number());
+                break;
+            default:
+                throw EvalError(std::string("unsupported format character '") + conv + "'");
+        }
+    }
+    // Python ignores an unused list or dict operand (it has __getitem__, like a mapping).
+    const bool ignorable = next == 0 && (values.is_list() || values.is_dict());
+    if (next < items.size() && !ignorable) {
+        throw EvalError("not all arguments converted during string formatting");
+    }
+    return out;
+}
+
 Value repeat(const Value& seq, int64_t times) {
     if (seq.is_string()) {
         std::string out;
@@ -442,9 +490,25 @@ Value arithmetic(std::string_view op, const Value& a, const Value& b) {
     if (op == "**") return Value(std::pow(x, y));
     if (y == 0) throw EvalError("float division by zero");
     if (op == "/") return Value(x / y);
-    const double q = std::floor(x / y);
-    if (op == "//") return Value(q);
-    return Value(x - q * y);
+    // CPython's float floor division and modulo, built on fmod (1 // 0.1 == 9.0).
+    double mod = std::fmod(x, y);
+    double div = (x - mod) / y;
+    if (mod != 0.0) {
+        if ((y < 0) != (mod < 0)) {
+            mod += y;
+            div -= 1.0;
+        }
+    } else {
+        mod = std::copysign(0.0, y);
+    }
+    double floordiv = 0.0;
+    if (div != 0.0) {
+        floordiv = std::floor(div);
+        if (div - floordiv > 0.5) floordiv += 1.0;
+    } else {
+        floordiv = std::copysign(0.0, x / y);
+    }
+    return op == "//" ? Value(floordiv) : Value(mod);
 }
 
 }  // namespace
@@ -466,6 +530,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b) {
             return Value(std::move(out));
         }
     }
+    if (op == "%" && a.is_string()) return Value(percent_format(a.str(), b));
     if (op == "*") {
         if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool()))
             return repeat(a, int_arg(b, "count"));
@@ -515,8 +580,11 @@ List iterate(const Value& value) {
     switch (value.kind()) {
         case Kind::Undefined:
             return {};
-        case Kind::List:
-            return value.list();
+        case Kind::List: {
+            List items = value.list();
+            items.tuple = false;  // what a loop or list() sees is a plain list
+            return items;
+        }
         case Kind::Dict: {
             List keys;
             keys.reserve(value.dict().items.size());
@@ -533,7 +601,9 @@ List iterate(const Value& value) {
     }
 }
 
-std::vector<std::pair<std::string, Value>> builtin_globals() {
+namespace {
+
+std::vector<std::pair<std::string, Value>> make_globals() {
     std::vector<std::pair<std::string, Value>> globals;
     globals.emplace_back("range", Value(Function(py_range)));
     globals.emplace_back("namespace", Value(Function([](const Args& args) {
@@ -547,6 +617,14 @@ std::vector<std::pair<std::string, Value>> builtin_globals() {
             const Value* msg = args.get(0, "message");
             throw Error(msg ? msg->to_str() : std::string("raise_exception called"));
         })));
+    return globals;
+}
+
+}  // namespace
+
+// The functions are stateless, so one set is shared by every render (copies share them).
+std::vector<std::pair<std::string, Value>> builtin_globals() {
+    static const std::vector<std::pair<std::string, Value>> globals = make_globals();
     return globals;
 }
 

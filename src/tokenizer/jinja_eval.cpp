@@ -83,7 +83,9 @@ class Evaluator {
     Flow exec(const Node& node, std::string& out) {
         try {
             return exec_node(node, out);
-        } catch (const EvalError& e) {
+        } catch (const Error&) {
+            throw;
+        } catch (const std::exception& e) {
             fail(node.pos, e.what());
         }
     }
@@ -172,7 +174,14 @@ class Evaluator {
     }
 
     Flow exec_for(const Node& node, std::string& out) {
-        const List items = filtered_items(node, iterate(eval(*node.expr)));
+        const Value iterable = eval(*node.expr);
+        List all;
+        try {
+            all = iterate(iterable);
+        } catch (const EvalError& e) {
+            fail(node.expr->pos, e.what());
+        }
+        const List items = filtered_items(node, std::move(all));
         if (items.empty()) return exec_body(node.else_body, out);
         const auto n = static_cast<int64_t>(items.size());
         const Value loop = make_loop_dict(n, loop_depth_);
@@ -232,7 +241,26 @@ class Evaluator {
             Function([this, macro](const Args& args) { return call_macro(*macro, args); }));
     }
 
+    // Counts nested macro and caller() calls; deep recursion ends in an error, not a crash.
+    class CallDepth {
+      public:
+        explicit CallDepth(int& depth) : depth_(depth) {
+            if (++depth_ > kMaxCallDepth) {
+                --depth_;
+                throw EvalError("maximum recursion depth exceeded in macro calls");
+            }
+        }
+        ~CallDepth() { --depth_; }
+        CallDepth(const CallDepth&) = delete;
+        CallDepth& operator=(const CallDepth&) = delete;
+
+      private:
+        int& depth_;
+    };
+    static constexpr int kMaxCallDepth = 200;
+
     Value call_macro(const Node& macro, const Args& args) {
+        const CallDepth depth(call_depth_);
         if (args.positional.size() > macro.params.size()) {
             throw EvalError("macro '" + macro.text + "' takes not more than " +
                             std::to_string(macro.params.size()) + " argument(s)");
@@ -277,6 +305,7 @@ class Evaluator {
         const Node* block = &node;
         std::vector<Frame> captured = scopes_;
         Value caller(Function([this, block, captured](const Args& args) {
+            const CallDepth depth(call_depth_);
             std::vector<Frame> saved = std::move(scopes_);
             scopes_ = captured;
             Frame params;
@@ -311,7 +340,9 @@ class Evaluator {
     Value eval(const Expr& e) {
         try {
             return eval_expr(e);
-        } catch (const EvalError& err) {
+        } catch (const Error&) {
+            throw;  // already located, or raise_exception's own message
+        } catch (const std::exception& err) {
             fail(e.pos, err.what());
         }
     }
@@ -334,6 +365,7 @@ class Evaluator {
                 List items;
                 items.reserve(e.operands.size());
                 for (const auto& op : e.operands) items.push_back(eval(*op));
+                items.tuple = e.name == "tuple";
                 return Value(std::move(items));
             }
             case ExprKind::Dict: {
@@ -449,6 +481,7 @@ class Evaluator {
     const std::string& name_;
     std::vector<Frame> scopes_;
     int64_t loop_depth_ = 0;
+    int call_depth_ = 0;
 };
 
 }  // namespace
@@ -463,10 +496,16 @@ Template Template::parse(const std::string& source, std::string name) {
 }
 
 std::string Template::render(const Variables& variables) const {
-    Evaluator evaluator(name_, variables);
-    std::string out;
-    evaluator.render(*body_, out);
-    return out;
+    try {
+        Evaluator evaluator(name_, variables);
+        std::string out;
+        evaluator.render(*body_, out);
+        return out;
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw_error("{}: {}", name_, e.what());
+    }
 }
 
 }  // namespace ovllm::jinja

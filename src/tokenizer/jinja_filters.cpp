@@ -2,6 +2,8 @@
 // tojson.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 
 #include "tokenizer/jinja_builtins.hpp"
@@ -13,8 +15,10 @@ namespace {
 using FilterFn = Value (*)(const Value&, const Args&);
 using TestFn = bool (*)(const Value&, const Args&);
 
+// An optional argument; passing None counts as not passing it.
 const Value* arg(const Args& args, size_t index, std::string_view name) {
-    return args.get(index, name);
+    const Value* v = args.get(index, name);
+    return v && !v->is_none() ? v : nullptr;
 }
 
 bool flag(const Args& args, size_t index, std::string_view name, bool fallback = false) {
@@ -144,7 +148,7 @@ Value f_last(const Value& v, const Args&) {
 }
 
 Value f_default(const Value& v, const Args& args) {
-    const Value* fallback = arg(args, 0, "default_value");
+    const Value* fallback = args.get(0, "default_value");
     const bool boolean = flag(args, 1, "boolean");
     if (v.is_undefined() || (boolean && !v.truthy())) return fallback ? *fallback : Value("");
     return v;
@@ -155,7 +159,7 @@ Value f_list(const Value& v, const Args&) {
 }
 
 Value f_int(const Value& v, const Args& args) {
-    const Value* fallback = arg(args, 0, "default");
+    const Value* fallback = args.get(0, "default");
     const Value dflt = fallback ? *fallback : Value(int64_t{0});
     switch (v.kind()) {
         case Kind::Int:
@@ -182,7 +186,7 @@ Value f_int(const Value& v, const Args& args) {
 }
 
 Value f_float(const Value& v, const Args& args) {
-    const Value* fallback = arg(args, 0, "default");
+    const Value* fallback = args.get(0, "default");
     const Value dflt = fallback ? *fallback : Value(0.0);
     if (v.is_number() || v.is_bool()) return Value(v.number());
     if (v.is_string()) {
@@ -209,6 +213,17 @@ Value f_round(const Value& v, const Args& args) {
     const Value* method = arg(args, 1, "method");
     const double scale = std::pow(10.0, precision ? precision->number() : 0.0);
     const std::string how = method ? method->to_str() : "common";
+    if (how == "common" && (v.is_int() || v.is_bool())) {
+        return Value(static_cast<int64_t>(v.number()));  // Python's round(int, n) is an int
+    }
+    const int digits = precision ? static_cast<int>(precision->number()) : 0;
+    if (how == "common" && digits >= 0 && digits < 300) {
+        // Python rounds the exact binary value half-to-even, as printf does: round(2.675, 2)
+        // is 2.67 because 2.675 is stored as 2.67499999...
+        char buf[400];
+        std::snprintf(buf, sizeof buf, "%.*f", digits, v.number());
+        return Value(std::strtod(buf, nullptr));
+    }
     const double x = v.number() * scale;
     double r = 0;
     if (how == "common")
@@ -387,7 +402,8 @@ Value f_indent(const Value& v, const Args& args) {
         width && width->is_string()
             ? width->str()
             : std::string(static_cast<size_t>(width ? width->number() : 4), ' ');
-    const std::vector<std::string> lines = py_splitlines(v.to_str() + "\n");
+    if (!v.is_string()) throw EvalError("indent filter needs a string, got " + v.type_name());
+    const std::vector<std::string> lines = py_splitlines(v.str() + "\n");
     std::string out;
     for (size_t i = 0; i < lines.size(); ++i) {
         if (i > 0) {
@@ -522,13 +538,16 @@ bool t_iterable(const Value& v, const Args&) {
     return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
 }
 bool t_sequence(const Value& v, const Args&) {
-    return v.is_string() || v.is_list() || v.is_dict();
+    return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
 }
+// Python's value % 2: bools and floats count as numbers, other types are an error.
 bool t_even(const Value& v, const Args&) {
-    return v.is_int() && v.as_int() % 2 == 0;
+    if (v.is_int()) return v.as_int() % 2 == 0;
+    return std::fmod(v.number(), 2.0) == 0.0;
 }
 bool t_odd(const Value& v, const Args&) {
-    return v.is_int() && v.as_int() % 2 != 0;
+    if (v.is_int()) return v.as_int() % 2 != 0;
+    return std::fmod(std::fabs(v.number()), 2.0) == 1.0;
 }
 bool t_divisibleby(const Value& v, const Args& args) {
     const Value& n = test_arg(args);
@@ -626,14 +645,11 @@ bool has_test(std::string_view name) {
 Value apply_filter(std::string_view name, const Value& subject, const Args& args) {
     const auto it = filters().find(name);
     if (it == filters().end()) throw EvalError("no filter named '" + std::string(name) + "'");
-    // Jinja2's filters reject undefined input except those that handle it explicitly.
-    if (subject.is_undefined() && name != "default" && name != "d" && name != "length" &&
-        name != "count" && name != "list" && name != "string" && name != "join" &&
-        name != "items" && name != "first" && name != "last" && name != "safe" && name != "trim" &&
-        name != "upper" && name != "lower" && name != "escape" && name != "e" && name != "select" &&
-        name != "reject" && name != "selectattr" && name != "rejectattr" && name != "map" &&
-        name != "unique" && name != "capitalize" && name != "title" && name != "replace" &&
-        name != "indent") {
+    // Undefined input acts as an empty string or sequence, except where Jinja2's filter does
+    // arithmetic or serialisation on it.
+    if (subject.is_undefined() &&
+        (name == "abs" || name == "round" || name == "tojson" || name == "dictsort" ||
+         name == "int" || name == "float" || name == "indent")) {
         subject.require_defined();
     }
     return it->second(subject, args);

@@ -4,10 +4,14 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "tokenizer/jinja_builtins.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::jinja {
 namespace {
+
+// Deeply nested input ends in a syntax error instead of exhausting the stack.
+constexpr int kMaxNesting = 200;
 
 class Parser {
   public:
@@ -156,6 +160,7 @@ class Parser {
     }
 
     NodePtr parse_statement() {
+        const NestingGuard guard(*this);
         const Token& tag = peek();
         if (tag.type != TokenType::Name) fail_unexpected(tag, "a statement name");
         const std::string& name = tag.value;
@@ -327,12 +332,13 @@ class Parser {
 
     // ---- expressions ----
 
-    // `a, b` without brackets becomes a list (Python would make a tuple).
+    // `a, b` without brackets is a tuple.
     ExprPtr parse_tuple_expression() {
         const Token& start = peek();
         ExprPtr first = parse_expression();
         if (!is_op(",")) return first;
         auto list = make_expr(ExprKind::List, start);
+        list->name = "tuple";
         list->operands.push_back(std::move(first));
         while (accept_op(",")) {
             if (peek().type == TokenType::BlockEnd) break;
@@ -342,6 +348,7 @@ class Parser {
     }
 
     ExprPtr parse_expression(bool with_condexpr = true) {
+        const NestingGuard guard(*this);
         return with_condexpr ? parse_condexpr() : parse_or();
     }
 
@@ -384,6 +391,7 @@ class Parser {
     }
 
     ExprPtr parse_not() {
+        const NestingGuard guard(*this);
         if (is_name("not")) {
             auto e = make_expr(ExprKind::Unary, next());
             e->name = "not";
@@ -461,6 +469,7 @@ class Parser {
     }
 
     ExprPtr parse_unary(bool with_filter = true) {
+        const NestingGuard guard(*this);
         ExprPtr node;
         if (is_op("-") || is_op("+")) {
             node = make_expr(ExprKind::Unary, peek());
@@ -526,10 +535,15 @@ class Parser {
 
     ExprPtr parse_paren() {
         const Token& start = next();
-        if (accept_op(")")) return make_expr(ExprKind::List, start);
+        if (accept_op(")")) {
+            auto empty = make_expr(ExprKind::List, start);
+            empty->name = "tuple";
+            return empty;
+        }
         ExprPtr first = parse_expression();
         if (accept_op(")")) return first;
         auto list = make_expr(ExprKind::List, start);
+        list->name = "tuple";
         list->operands.push_back(std::move(first));
         while (accept_op(",")) {
             if (is_op(")")) break;
@@ -642,23 +656,28 @@ class Parser {
 
     ExprPtr parse_call(ExprPtr node) {
         auto e = make_expr(ExprKind::Call, peek());
+        e->pos = node->pos;  // errors point at what is called
         e->args = parse_call_args();
         e->operands.push_back(std::move(node));
         return e;
     }
 
     ExprPtr parse_filter(ExprPtr subject) {
-        auto e = make_expr(ExprKind::Filter, peek());
+        const Token& at = peek();
+        auto e = make_expr(ExprKind::Filter, at);
         e->name = expect_name();
+        if (!has_filter(e->name)) fail_at(at, "no filter named '" + e->name + "'");
         if (is_op("(")) e->args = parse_call_args();
         e->operands.push_back(std::move(subject));
         return e;
     }
 
     ExprPtr parse_test(ExprPtr subject) {
-        auto e = make_expr(ExprKind::Test, next());
+        const Token& at = next();
+        auto e = make_expr(ExprKind::Test, at);
         e->negated = accept_name("not");
         e->name = expect_name();
+        if (!has_test(e->name)) fail_at(at, "no test named '" + e->name + "'");
         const Token& t = peek();
         if (is_op("(")) {
             e->args = parse_call_args();
@@ -687,9 +706,26 @@ class Parser {
         }
     }
 
+    class NestingGuard {
+      public:
+        explicit NestingGuard(Parser& parser) : parser_(parser) {
+            if (++parser_.nesting_ > kMaxNesting) {
+                parser_.fail_at(parser_.peek(),
+                                "nesting deeper than " + std::to_string(kMaxNesting) + " levels");
+            }
+        }
+        ~NestingGuard() { --parser_.nesting_; }
+        NestingGuard(const NestingGuard&) = delete;
+        NestingGuard& operator=(const NestingGuard&) = delete;
+
+      private:
+        Parser& parser_;
+    };
+
     const std::vector<Token>& tokens_;
     const std::string& name_;
     size_t pos_ = 0;
+    int nesting_ = 0;
     int loop_depth_ = 0;
 };
 

@@ -7,6 +7,27 @@
 #include <limits>
 
 namespace ovllm::jinja {
+namespace {
+
+// Bounds recursion over nested values (deep JSON input, or a list appended into itself) so
+// it ends in an error instead of a stack overflow.
+constexpr int kMaxNesting = 512;
+thread_local int nesting = 0;
+
+class NestingGuard {
+  public:
+    NestingGuard() {
+        if (++nesting > kMaxNesting) {
+            --nesting;
+            throw EvalError("value nesting deeper than " + std::to_string(kMaxNesting) + " levels");
+        }
+    }
+    ~NestingGuard() { --nesting; }
+    NestingGuard(const NestingGuard&) = delete;
+    NestingGuard& operator=(const NestingGuard&) = delete;
+};
+
+}  // namespace
 
 const Value* Dict::find(const Value& key) const {
     if (key.is_string()) return find(std::string_view(key.str()));
@@ -42,6 +63,7 @@ const Value* Args::get(size_t index, std::string_view name) const {
 }
 
 Value Value::from_json(const nlohmann::ordered_json& j) {
+    const NestingGuard guard;
     using T = nlohmann::ordered_json::value_t;
     switch (j.type()) {
         case T::null:
@@ -270,6 +292,7 @@ void append_json_dict(std::string& out, const Dict& dict, const JsonFormat& f, i
 }
 
 void append_json(std::string& out, const Value& v, const JsonFormat& f, int depth) {
+    const NestingGuard guard;
     const int indent = f.indent;
     switch (v.kind()) {
         case Kind::None:
@@ -390,18 +413,20 @@ std::string Value::to_str() const {
 }
 
 void Value::append_repr(std::string& out) const {
+    const NestingGuard guard;
     switch (kind()) {
         case Kind::String:
             append_repr_string(out, str());
             return;
         case Kind::List: {
-            out.push_back('[');
             const List& items = list();
+            out.push_back(items.tuple ? '(' : '[');
             for (size_t i = 0; i < items.size(); ++i) {
                 if (i > 0) out += ", ";
                 items[i].append_repr(out);
             }
-            out.push_back(']');
+            if (items.tuple && items.size() == 1) out.push_back(',');
+            out.push_back(items.tuple ? ')' : ']');
             return;
         }
         case Kind::Dict: {
@@ -470,6 +495,7 @@ std::string Value::type_name() const {
 }
 
 bool Value::equals(const Value& other) const {
+    const NestingGuard guard;
     const bool numeric = kind() == Kind::Bool || is_number();
     const bool other_numeric = other.kind() == Kind::Bool || other.is_number();
     if (numeric && other_numeric) {
@@ -486,7 +512,7 @@ bool Value::equals(const Value& other) const {
         case Kind::List: {
             const List& a = list();
             const List& b = other.list();
-            if (a.size() != b.size()) return false;
+            if (a.size() != b.size() || a.tuple != b.tuple) return false;
             for (size_t i = 0; i < a.size(); ++i) {
                 if (!a[i].equals(b[i])) return false;
             }
@@ -512,6 +538,7 @@ bool Value::equals(const Value& other) const {
 }
 
 bool Value::less(const Value& other) const {
+    const NestingGuard guard;
     require_defined();
     other.require_defined();
     const bool numeric = kind() == Kind::Bool || is_number();

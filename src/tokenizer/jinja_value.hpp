@@ -18,7 +18,11 @@ namespace ovllm::jinja {
 
 class Value;
 
-using List = std::vector<Value>;
+// A Python list, or a tuple when `tuple` is set (tuples print as "(a, b)" and never equal lists).
+struct List : std::vector<Value> {
+    using std::vector<Value>::vector;
+    bool tuple = false;
+};
 
 // Insertion-ordered mapping; chat messages have few keys, so a linear scan beats hashing.
 struct Dict {

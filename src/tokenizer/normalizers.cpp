@@ -14,13 +14,9 @@ namespace {
 
 class UnicodeForm final : public Normalizer {
   public:
-    explicit UnicodeForm(int options) : options_(options) {}
+    UnicodeForm(int options, bool compose_only) : options_(options), compose_only_(compose_only) {}
     void normalize(std::string& text) const override {
-        if (text.empty()) return;
-        // ASCII is unchanged by every normalization form.
-        bool ascii = true;
-        for (const char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
-        if (ascii) return;
+        if (text.empty() || unchanged(text)) return;
         utf8proc_uint8_t* result = nullptr;
         const utf8proc_ssize_t n =
             utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
@@ -32,7 +28,25 @@ class UnicodeForm final : public Normalizer {
     }
 
   private:
+    // True when every character is one no normalization form changes here: ASCII and the CJK
+    // Unified Ideographs block (no decompositions, combining class 0, never composed), and for
+    // NFC also everything below U+0300 (where the combining marks start).
+    bool unchanged(std::string_view text) const {
+        const char32_t limit = compose_only_ ? 0x300 : 0x80;
+        size_t pos = 0;
+        while (pos < text.size()) {
+            if (static_cast<unsigned char>(text[pos]) < 0x80) {
+                ++pos;
+                continue;
+            }
+            const char32_t cp = utf8::next(text, pos);
+            if (cp >= limit && (cp < 0x4E00 || cp > 0x9FFF)) return false;
+        }
+        return true;
+    }
+
     int options_;
+    bool compose_only_;  // NFC: canonical composition only
 };
 
 class Lowercase final : public Normalizer {
@@ -122,14 +136,17 @@ class Sequence final : public Normalizer {
 
 std::unique_ptr<Normalizer> make_normalizer(const Json& node, const JsonPath& at) {
     const std::string type = json_string(node, at, "type");
-    if (type == "NFC") return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (type == "NFD") return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
+    if (type == "NFC")
+        return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_COMPOSE, true);
+    if (type == "NFD")
+        return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, false);
     if (type == "NFKC") {
-        return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
+        return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT,
+                                             false);
     }
     if (type == "NFKD") {
-        return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
-                                             UTF8PROC_COMPAT);
+        return std::make_unique<UnicodeForm>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT,
+                                             false);
     }
     if (type == "Lowercase") return std::make_unique<Lowercase>();
     if (type == "Replace") {

@@ -7,6 +7,7 @@
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/decoders.hpp"
+#include "tokenizer/fast_json.hpp"
 #include "tokenizer/json_util.hpp"
 #include "tokenizer/normalizers.hpp"
 #include "tokenizer/post_processors.hpp"
@@ -26,14 +27,6 @@ std::string read_file(const std::filesystem::path& path) {
     std::ostringstream buffer;
     buffer << in.rdbuf();
     return buffer.str();
-}
-
-Json parse_json(std::string_view text, const std::string& name) {
-    try {
-        return Json::parse(text.begin(), text.end());
-    } catch (const Json::exception& e) {
-        throw_error("{}: invalid JSON: {}", name, e.what());
-    }
 }
 
 }  // namespace
@@ -118,7 +111,8 @@ Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_json_text(std::string_view tokenizer_json, std::string_view name) {
     const std::string file(name);
-    const Json root = parse_json(tokenizer_json, file);
+    TokenizerJson parsed = parse_tokenizer_json(tokenizer_json, file);
+    const Json& root = parsed.root;
     const JsonPath top{file, ""};
     if (!root.is_object()) json_fail(top, "expected a JSON object at the top level");
     auto impl = std::make_unique<Impl>();
@@ -129,7 +123,11 @@ Tokenizer Tokenizer::from_json_text(std::string_view tokenizer_json, std::string
         throw_error("{}: model.type: not supported yet: {}", file, type);
     }
     if (type != "BPE") json_fail(top / "model" / "type", "unknown model type '" + type + "'");
-    impl->model.emplace(BpeModel::from_json(model, top / "model"));
+    if (!parsed.has_vocab) json_fail(top / "model" / "vocab", "expected an object of token: id");
+    if (!parsed.has_merges) json_array(model, top / "model", "merges");  // names the problem
+    impl->model.emplace(BpeModel::build(model, parsed.vocab, parsed.merges, top / "model"));
+    parsed.vocab = {};
+    parsed.merges = {};
 
     if (const Json* node = json_find(root, "normalizer"))
         impl->normalizer = make_normalizer(*node, top / "normalizer");
@@ -171,7 +169,7 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& dir) {
 
 void Tokenizer::load_config(const std::filesystem::path& config) {
     const std::string file = config.string();
-    const Json root = parse_json(read_file(config), file);
+    const Json root = parse_json_document(read_file(config), file);
     const JsonPath top{file, ""};
     if (!root.is_object()) json_fail(top, "expected a JSON object at the top level");
     const auto named = [&](std::string_view key) -> std::optional<NamedToken> {
