@@ -2,14 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "model/loader.hpp"
 #include "ovllm/version.hpp"
 #include "runner/precision.hpp"
+#include "tokenizer/generation_config.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/vllm_log.hpp"
@@ -29,26 +27,15 @@ std::unique_ptr<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
     return std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_folder(path));
 }
 
-std::vector<int64_t> generation_config_eos_ids(const std::string& model_path) {
-    const std::filesystem::path path = std::filesystem::path(model_path) / "generation_config.json";
-    std::ifstream in(path);
-    if (!in) return {};
-    const nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!json.is_object() || !json.contains("eos_token_id")) return {};
-    const nlohmann::json& eos = json["eos_token_id"];
-    if (eos.is_number_integer()) return {eos.get<int64_t>()};
-    if (eos.is_array()) return eos.get<std::vector<int64_t>>();
-    return {};
-}
-
-// transformers' order: generation_config.json's eos_token_id when the folder has one,
-// else config.json's, else the tokenizer's eos_token.
+// Every id that ends generation: generation_config.json, config.json and the tokenizer's
+// EOS (see tokenizer/generation_config.hpp for the order). A built-in dummy model has only
+// its config's ids.
 std::vector<int64_t> stop_ids(const std::string& model_path, const model::ModelConfig& config,
                               const tokenizer::Tokenizer* tok) {
-    std::vector<int64_t> ids = generation_config_eos_ids(model_path);
-    if (ids.empty()) ids = config.eos_token_ids;
-    if (ids.empty() && tok && tok->eos_token_id()) ids.push_back(*tok->eos_token_id());
-    return ids;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(model_path, ec)) return config.eos_token_ids;
+    const tokenizer::GenerationDefaults defaults = tokenizer::load_generation_defaults(model_path, tok);
+    return {defaults.eos_token_ids.begin(), defaults.eos_token_ids.end()};
 }
 
 }  // namespace
