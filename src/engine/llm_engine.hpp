@@ -1,0 +1,129 @@
+#pragma once
+// The engine: requests in, RequestOutputs out, one model step per step() call.
+//
+//   add_request ──► Scheduler (which sequences, how many tokens, which blocks)
+//   step():  schedule ─► ModelRunner.run ─► Sampler ─► Scheduler.update
+//            ─► detokenize + stop checks ─► RequestOutput per changed request
+//
+// Not thread-safe: one thread owns an engine (the server runs it on its own thread and
+// talks to it through queues).
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/request.hpp"
+#include "model/model_config.hpp"
+#include "ovllm/config.hpp"
+#include "ovllm/outputs.hpp"
+#include "ovllm/sampling_params.hpp"
+#include "runner/model_runner.hpp"
+#include "sampling/sampler.hpp"
+#include "scheduler/scheduler.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace ovllm::engine {
+
+// A prompt as text, or as token ids (then `text` may be empty).
+struct PromptInput {
+    std::string text;
+    std::vector<int64_t> token_ids;
+};
+
+// Counters and gauges for logs and /metrics.
+struct EngineStats {
+    size_t num_running = 0;
+    size_t num_waiting = 0;
+    double kv_cache_usage = 0.0;  // fraction of blocks in use, [0, 1]
+    int num_blocks = 0;
+    int num_free_blocks = 0;
+    uint64_t prefix_cache_queries = 0;  // tokens looked up
+    uint64_t prefix_cache_hits = 0;     // tokens found
+    uint64_t num_preemptions = 0;
+    uint64_t prompt_tokens = 0;      // computed prompt tokens (cached ones excluded)
+    uint64_t generation_tokens = 0;  // sampled tokens
+    uint64_t num_steps = 0;
+};
+
+class LLMEngine {
+  public:
+    // Loads the model and tokenizer, compiles, sizes the KV cache. Throws ovllm::Error.
+    explicit LLMEngine(EngineConfig config);
+    ~LLMEngine();
+    LLMEngine(const LLMEngine&) = delete;
+    LLMEngine& operator=(const LLMEngine&) = delete;
+
+    // Validates and queues a request. Throws ovllm::Error for an empty or too long prompt,
+    // max_tokens that cannot fit the context, bad sampling params or a duplicate id.
+    void add_request(const std::string& request_id, PromptInput prompt, SamplingParams params);
+
+    // Runs one scheduling step and returns the outputs of requests that changed.
+    std::vector<RequestOutput> step();
+
+    // Drops a request and frees its blocks; false when it is unknown or already finished.
+    bool abort_request(const std::string& request_id);
+
+    bool has_unfinished_requests() const { return !requests_.empty(); }
+    size_t num_unfinished_requests() const { return requests_.size(); }
+    EngineStats stats() const;
+
+    const EngineConfig& config() const { return config_; }
+    const model::ModelConfig& model_config() const { return model_config_; }
+    int max_model_len() const { return max_model_len_; }
+    // Null when the model came without tokenizer files (token ids in and out only).
+    const tokenizer::Tokenizer* tokenizer() const { return tokenizer_.get(); }
+    const std::vector<int64_t>& eos_token_ids() const { return eos_ids_; }
+    const runner::ModelRunner& runner() const { return *runner_; }
+
+    // Seconds since the engine started (the clock of RequestMetrics).
+    double now() const;
+
+  private:
+    void tokenize_prompt(PromptInput& prompt) const;
+    void check_lengths(const std::string& request_id, size_t prompt_len,
+                       SamplingParams& params) const;
+    const runner::ModelInput& build_model_input(const sched::SchedulerOutput& scheduled);
+    void note_scheduled(const sched::SchedulerOutput& scheduled);
+    void sample_and_update(const sched::SchedulerOutput& scheduled,
+                           const runner::LogitsView& logits);
+    void append_token(Request& request, Completion& completion,
+                      const sampling::SampledToken& sampled, std::span<const sampling::LogprobEntry> top);
+    void finish_completion(Completion& completion, std::string reason);
+    std::optional<RequestOutput> make_output(Request& request);
+    std::vector<RequestOutput> collect_outputs();
+
+    EngineConfig config_;
+    model::ModelConfig model_config_;
+    int max_model_len_ = 0;
+    std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
+    std::vector<int64_t> eos_ids_;
+    std::unique_ptr<runner::ModelRunner> runner_;
+    std::unique_ptr<sched::Scheduler> scheduler_;
+    sampling::Sampler sampler_;
+    std::chrono::steady_clock::time_point start_time_;
+
+    // Requests by id; unique_ptr keeps each Request at one address (the stop checker and
+    // the seq map point into it).
+    std::unordered_map<std::string, std::unique_ptr<Request>> requests_;
+    struct SeqRef {
+        Request* request;
+        int completion;
+    };
+    std::unordered_map<sched::SeqId, SeqRef> seqs_;
+    sched::SeqId next_seq_id_ = 1;
+    uint64_t next_group_id_ = 1;
+    EngineStats counters_;
+
+    // Reused every step so the steady state does not allocate.
+    runner::ModelInput model_input_;
+    std::vector<float> logits_scratch_;
+    std::vector<sampling::SamplerRow> sampler_rows_;
+    std::vector<SeqRef> sampled_refs_;
+    sampling::SamplerOutput sampler_output_;
+    std::vector<std::pair<sched::SeqId, sched::TokenId>> sampled_pairs_;
+};
+
+}  // namespace ovllm::engine

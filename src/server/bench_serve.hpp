@@ -1,0 +1,101 @@
+#pragma once
+// The client side of `ovllm bench serve`: sends a dataset of prompts to an OpenAI-compatible
+// server at a given rate and concurrency, streams the answers, and reports vLLM's serving
+// metrics (TTFT, TPOT, ITL, E2EL) in vLLM's printed and JSON forms.
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ovllm::server {
+
+struct BenchServeOptions {
+    std::string backend = "openai";  // openai (/v1/completions) | openai-chat
+    std::string host = "127.0.0.1";
+    int port = 8000;
+    std::string endpoint;   // empty = /v1/completions or /v1/chat/completions per backend
+    std::string model;      // empty = the first model of GET /v1/models
+    std::string tokenizer;  // only recorded in the JSON result
+    std::string dataset_name = "random";
+    int random_input_len = 1024;
+    int random_output_len = 128;
+    double random_range_ratio = 0.0;  // lengths uniform in [len * (1 - r), len * (1 + r)]
+    int random_vocab_size = 1000;     // default prompts draw token ids from [0, this)
+    int num_prompts = 1000;
+    double request_rate = std::numeric_limits<double>::infinity();  // requests/s; inf = all at once
+    double burstiness = 1.0;  // gamma shape of the inter-arrival times; 1 = Poisson
+    int max_concurrency = 0;  // 0 = unlimited
+    bool ignore_eos = false;
+    std::string percentile_metrics = "ttft,tpot,itl";  // of ttft, tpot, itl, e2el
+    std::string metric_percentiles = "99";
+    bool save_result = false;
+    std::string result_dir;       // empty = current folder
+    std::string result_filename;  // empty = vLLM's default name
+    uint64_t seed = 0;
+    std::string api_key;  // sent as `Authorization: Bearer`; empty = none
+};
+
+// One prompt of the dataset: text, or token ids (sent as a token-id list to /v1/completions).
+struct BenchPrompt {
+    std::string text;
+    std::vector<int64_t> token_ids;
+    int prompt_len = 0;  // tokens
+    int output_len = 0;  // max_tokens asked for
+};
+
+// Builds the dataset. The default draws random token ids; `ovllm bench serve` passes one that
+// turns them into text with the model's tokenizer (as the openai-chat backend needs text).
+using PromptBuilder = std::function<std::vector<BenchPrompt>(const BenchServeOptions&)>;
+std::vector<BenchPrompt> random_token_prompts(const BenchServeOptions& options);
+
+struct BenchRequestResult {
+    bool success = false;
+    std::string error;
+    int prompt_len = 0;
+    int output_len = 0;       // tokens generated (from usage, else one per streamed chunk)
+    double ttft = 0.0;        // seconds
+    double latency = 0.0;     // seconds, request sent -> last byte
+    std::vector<double> itl;  // seconds between streamed chunks after the first
+    std::string generated_text;
+};
+
+struct MetricSummary {
+    double mean_ms = 0.0, median_ms = 0.0, std_ms = 0.0;
+    std::vector<std::pair<double, double>> percentiles_ms;  // (percentile, value)
+};
+
+struct BenchServeResult {
+    std::string model;
+    int completed = 0;
+    int failed = 0;
+    double duration = 0.0;  // seconds
+    int64_t total_input_tokens = 0;
+    int64_t total_output_tokens = 0;
+    double request_throughput = 0.0;               // req/s
+    double output_throughput = 0.0;                // tok/s
+    double total_token_throughput = 0.0;           // tok/s
+    std::map<std::string, MetricSummary> metrics;  // "ttft", "tpot", "itl", "e2el"
+    std::vector<BenchRequestResult> requests;      // in dataset order
+};
+
+// Runs the benchmark. Throws ovllm::Error for bad options or when the server cannot be reached.
+BenchServeResult run_bench_serve(const BenchServeOptions& options,
+                                 const PromptBuilder& build_prompts = {});
+// vLLM's "Serving Benchmark Result" block, for the selected metrics and percentiles.
+std::string format_bench_serve_result(const BenchServeResult& result,
+                                      const BenchServeOptions& options);
+// The --save-result JSON with vLLM's keys.
+nlohmann::json bench_serve_result_json(const BenchServeResult& result,
+                                       const BenchServeOptions& options);
+// Writes the JSON under result_dir; returns the path written.
+std::string save_bench_serve_result(const BenchServeResult& result,
+                                    const BenchServeOptions& options);
+
+// Summary of `values` (seconds) in milliseconds; np.percentile's linear interpolation.
+MetricSummary summarize_ms(std::vector<double> values, const std::vector<double>& percentiles);
+
+}  // namespace ovllm::server

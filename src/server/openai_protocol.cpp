@@ -1,0 +1,606 @@
+#include "server/openai_protocol.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace ovllm::server {
+
+ApiError::ApiError(int status, std::string type, std::string message, std::string param)
+    : status_(status),
+      type_(std::move(type)),
+      message_(std::move(message)),
+      param_(std::move(param)) {}
+
+ApiError bad_request(std::string message, std::string param) {
+    return {400, "BadRequestError", std::move(message), std::move(param)};
+}
+ApiError not_found(std::string message) {
+    return {404, "NotFoundError", std::move(message)};
+}
+ApiError unauthorized() {
+    return {401, "AuthenticationError", "Unauthorized"};
+}
+ApiError service_unavailable(std::string message) {
+    return {503, "ServiceUnavailableError", std::move(message)};
+}
+ApiError internal_error(std::string message) {
+    return {500, "InternalServerError", std::move(message)};
+}
+ApiError model_not_found(std::string_view model) {
+    return {404, "NotFoundError", fmt::format("The model `{}` does not exist.", model), "model"};
+}
+
+json error_json(const ApiError& error) {
+    json body = {{"message", error.message()},
+                 {"type", error.type()},
+                 {"param", nullptr},
+                 {"code", error.status()}};
+    if (!error.param().empty()) body["param"] = error.param();
+    return {{"error", std::move(body)}};
+}
+
+std::string dump_json(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json parse_json_body(std::string_view body) {
+    json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) {
+        throw bad_request("Request body is not valid JSON.");
+    }
+    if (!parsed.is_object()) {
+        throw bad_request("Request body must be a JSON object.");
+    }
+    return parsed;
+}
+
+namespace {
+
+std::string_view type_name(const json& value) {
+    switch (value.type()) {
+        case json::value_t::null:
+            return "null";
+        case json::value_t::boolean:
+            return "boolean";
+        case json::value_t::string:
+            return "string";
+        case json::value_t::array:
+            return "array";
+        case json::value_t::object:
+            return "object";
+        case json::value_t::number_float:
+            return "number";
+        default:
+            return "integer";
+    }
+}
+
+[[noreturn]] void wrong_type(std::string_view field, std::string_view expected, const json& value) {
+    throw bad_request(
+        fmt::format("{}: Input should be a valid {}, got {}.", field, expected, type_name(value)),
+        std::string(field));
+}
+
+[[noreturn]] void out_of_range(std::string_view field, std::string_view rule, const json& value) {
+    throw bad_request(fmt::format("{} must be {}, got {}.", field, rule, dump_json(value)),
+                      std::string(field));
+}
+
+// The field's value, or nullptr when it is absent or null (both mean "use the default").
+const json* field(const json& body, const char* name) {
+    const auto it = body.find(name);
+    if (it == body.end() || it->is_null()) return nullptr;
+    return &*it;
+}
+
+std::optional<bool> get_bool(const json& body, const char* name) {
+    const json* value = field(body, name);
+    if (!value) return std::nullopt;
+    if (!value->is_boolean()) wrong_type(name, "boolean", *value);
+    return value->get<bool>();
+}
+
+std::optional<int64_t> int_value(const json& value, std::string_view name) {
+    if (value.is_number_integer()) {
+        if (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX)) {
+            out_of_range(name, "a 64-bit integer", value);
+        }
+        return value.get<int64_t>();
+    }
+    if (value.is_number_float()) {
+        // 16.0 is accepted as 16, as lax JSON validators do; 16.5 is not an integer.
+        const double number = value.get<double>();
+        if (std::trunc(number) == number && std::fabs(number) < 9.0e18) {
+            return static_cast<int64_t>(number);
+        }
+    }
+    wrong_type(name, "integer", value);
+}
+
+std::optional<int64_t> get_int(const json& body, const char* name) {
+    const json* value = field(body, name);
+    if (!value) return std::nullopt;
+    return int_value(*value, name);
+}
+
+// An integer field that must lie in [low, high].
+std::optional<int> get_int_in(const json& body, const char* name, int64_t low, int64_t high,
+                              std::string_view rule) {
+    const auto value = get_int(body, name);
+    if (!value) return std::nullopt;
+    if (*value < low || *value > high) out_of_range(name, rule, body[name]);
+    return static_cast<int>(*value);
+}
+
+std::optional<double> get_number(const json& body, const char* name) {
+    const json* value = field(body, name);
+    if (!value) return std::nullopt;
+    if (!value->is_number()) wrong_type(name, "number", *value);
+    return value->get<double>();
+}
+
+std::optional<std::string> get_string(const json& body, const char* name) {
+    const json* value = field(body, name);
+    if (!value) return std::nullopt;
+    if (!value->is_string()) wrong_type(name, "string", *value);
+    return value->get<std::string>();
+}
+
+std::vector<int64_t> token_list(const json& value, std::string_view name) {
+    if (!value.is_array()) wrong_type(name, "list of integers", value);
+    std::vector<int64_t> ids;
+    ids.reserve(value.size());
+    for (const json& item : value) {
+        if (!item.is_number()) wrong_type(name, "list of integers", value);
+        ids.push_back(*int_value(item, name));
+    }
+    return ids;
+}
+
+std::vector<std::string> parse_stop(const json& body) {
+    const json* value = field(body, "stop");
+    if (!value) return {};
+    if (value->is_string()) return {value->get<std::string>()};
+    if (!value->is_array()) wrong_type("stop", "string or list of strings", *value);
+    std::vector<std::string> stops;
+    for (const json& item : *value) {
+        if (!item.is_string()) wrong_type("stop", "string or list of strings", *value);
+        if (item.get_ref<const std::string&>().empty()) {
+            throw bad_request("stop: stop strings must not be empty.", "stop");
+        }
+        stops.push_back(item.get<std::string>());
+    }
+    return stops;
+}
+
+std::map<int64_t, float> parse_logit_bias(const json& body) {
+    const json* value = field(body, "logit_bias");
+    if (!value) return {};
+    if (!value->is_object()) wrong_type("logit_bias", "object", *value);
+    std::map<int64_t, float> bias;
+    for (const auto& [key, item] : value->items()) {
+        int64_t token = 0;
+        const auto* end = key.data() + key.size();
+        const auto parsed = std::from_chars(key.data(), end, token);
+        if (key.empty() || parsed.ec != std::errc() || parsed.ptr != end || token < 0) {
+            throw bad_request(
+                fmt::format("logit_bias: key `{}` is not a token id (a non-negative integer).",
+                            key),
+                "logit_bias");
+        }
+        if (!item.is_number()) wrong_type("logit_bias", "map of numbers", item);
+        // Biases are clamped to [-100, 100], as in the OpenAI API.
+        bias[token] = static_cast<float>(std::clamp(item.get<double>(), -100.0, 100.0));
+    }
+    return bias;
+}
+
+void reject_response_format(const json& body) {
+    const json* format = field(body, "response_format");
+    if (!format) return;
+    if (!format->is_object()) wrong_type("response_format", "object", *format);
+    const auto type = get_string(*format, "type");
+    if (!type || *type == "text") return;
+    throw bad_request(fmt::format("response_format `{}` is not supported: this server has no "
+                                  "structured (JSON) output decoding.",
+                                  *type),
+                      "response_format");
+}
+
+// Fields shared by both endpoints, in vLLM's names and ranges.
+void parse_sampling(const json& body, SamplingParams& params) {
+    if (auto n = get_int_in(body, "n", 1, 128, "in [1, 128]")) params.n = *n;
+    if (auto v = get_number(body, "temperature")) {
+        if (*v < 0) out_of_range("temperature", "non-negative", body["temperature"]);
+        params.temperature = static_cast<float>(*v);
+    }
+    if (auto v = get_number(body, "top_p")) {
+        if (!(*v > 0 && *v <= 1)) out_of_range("top_p", "in (0, 1]", body["top_p"]);
+        params.top_p = static_cast<float>(*v);
+    }
+    if (auto v = get_int_in(body, "top_k", -1, INT_MAX, "-1 (disable), 0 or a positive integer"))
+        params.top_k = *v;
+    if (auto v = get_number(body, "min_p")) {
+        if (*v < 0 || *v > 1) out_of_range("min_p", "in [0, 1]", body["min_p"]);
+        params.min_p = static_cast<float>(*v);
+    }
+    for (const char* name : {"presence_penalty", "frequency_penalty"}) {
+        if (auto v = get_number(body, name)) {
+            if (*v < -2 || *v > 2) out_of_range(name, "in [-2, 2]", body[name]);
+            (name[0] == 'p' ? params.presence_penalty : params.frequency_penalty) =
+                static_cast<float>(*v);
+        }
+    }
+    if (auto v = get_number(body, "repetition_penalty")) {
+        if (*v <= 0)
+            out_of_range("repetition_penalty", "greater than zero", body["repetition_penalty"]);
+        params.repetition_penalty = static_cast<float>(*v);
+    }
+    if (auto v = get_int(body, "seed")) params.seed = static_cast<uint64_t>(*v);
+    params.stop = parse_stop(body);
+    if (const json* ids = field(body, "stop_token_ids")) {
+        params.stop_token_ids = token_list(*ids, "stop_token_ids");
+    }
+    if (auto v = get_bool(body, "include_stop_str_in_output")) {
+        params.include_stop_str_in_output = *v;
+    }
+    if (auto v = get_bool(body, "ignore_eos")) params.ignore_eos = *v;
+    if (auto v = get_int_in(body, "min_tokens", 0, INT_MAX, "non-negative")) params.min_tokens = *v;
+    if (auto v = get_bool(body, "skip_special_tokens")) params.skip_special_tokens = *v;
+    if (auto v = get_bool(body, "spaces_between_special_tokens")) {
+        params.spaces_between_special_tokens = *v;
+    }
+    params.logit_bias = parse_logit_bias(body);
+    reject_response_format(body);
+}
+
+void check_min_tokens(const SamplingParams& params) {
+    if (params.max_tokens && params.min_tokens > *params.max_tokens) {
+        throw bad_request(fmt::format("min_tokens must be less than or equal to max_tokens={}, "
+                                      "got {}.",
+                                      *params.max_tokens, params.min_tokens),
+                          "min_tokens");
+    }
+}
+
+struct StreamFlags {
+    bool stream = false;
+    bool include_usage = false;
+    bool continuous_usage_stats = false;
+};
+
+StreamFlags parse_stream(const json& body) {
+    StreamFlags flags;
+    flags.stream = get_bool(body, "stream").value_or(false);
+    const json* options = field(body, "stream_options");
+    if (!options) return flags;
+    if (!options->is_object()) wrong_type("stream_options", "object", *options);
+    if (!flags.stream) {
+        throw bad_request("Stream options can only be defined when `stream=True`.",
+                          "stream_options");
+    }
+    flags.include_usage = get_bool(*options, "include_usage").value_or(false);
+    flags.continuous_usage_stats = get_bool(*options, "continuous_usage_stats").value_or(false);
+    return flags;
+}
+
+std::vector<PromptInput> parse_prompts(const json& body) {
+    const json* prompt = field(body, "prompt");
+    if (!prompt) throw bad_request("prompt: Field required.", "prompt");
+    std::vector<PromptInput> prompts;
+    if (prompt->is_string()) {
+        prompts.push_back({prompt->get<std::string>(), {}, false});
+    } else if (!prompt->is_array()) {
+        wrong_type("prompt", "string, list of strings or list of token ids", *prompt);
+    } else if (prompt->empty()) {
+        throw bad_request("prompt: Prompt cannot be empty.", "prompt");
+    } else if ((*prompt)[0].is_number()) {
+        prompts.push_back({{}, token_list(*prompt, "prompt"), true});
+    } else {
+        for (const json& item : *prompt) {
+            if (item.is_string()) {
+                prompts.push_back({item.get<std::string>(), {}, false});
+            } else if (item.is_array()) {
+                prompts.push_back({{}, token_list(item, "prompt"), true});
+            } else {
+                wrong_type("prompt", "string, list of strings or list of token ids", *prompt);
+            }
+        }
+    }
+    for (const PromptInput& input : prompts) {
+        if (input.is_tokens && input.token_ids.empty()) {
+            throw bad_request("prompt: Prompt cannot be empty.", "prompt");
+        }
+    }
+    return prompts;
+}
+
+// Flattens a message's content to a string: a list of {type: "text"} parts is joined with
+// newlines; other part types are refused.
+json flatten_content(const json& content, size_t index) {
+    const std::string name = fmt::format("messages[{}].content", index);
+    if (content.is_null() || content.is_string()) return content;
+    if (!content.is_array()) wrong_type(name, "string or list of content parts", content);
+    std::string text;
+    for (const json& part : content) {
+        if (!part.is_object()) wrong_type(name, "list of content parts", content);
+        const auto type = get_string(part, "type");
+        if (!type) throw bad_request(name + ": every content part needs a `type`.", name);
+        if (*type != "text") {
+            throw bad_request(fmt::format("{}: content part type `{}` is not supported; only "
+                                          "`text` parts are.",
+                                          name, *type),
+                              name);
+        }
+        const auto part_text = get_string(part, "text");
+        if (!part_text) throw bad_request(name + ": a `text` part needs `text`.", name);
+        if (!text.empty()) text += '\n';
+        text += *part_text;
+    }
+    return text;
+}
+
+json parse_messages(const json& body) {
+    const json* messages = field(body, "messages");
+    if (!messages) throw bad_request("messages: Field required.", "messages");
+    if (!messages->is_array()) wrong_type("messages", "list of messages", *messages);
+    if (messages->empty()) throw bad_request("messages: must not be empty.", "messages");
+    json flattened = json::array();
+    for (size_t i = 0; i < messages->size(); ++i) {
+        const json& message = (*messages)[i];
+        const std::string name = fmt::format("messages[{}]", i);
+        if (!message.is_object()) wrong_type(name, "object", message);
+        const json* role = field(message, "role");
+        if (!role || !role->is_string()) {
+            throw bad_request(name + ".role: a string role is required.", name + ".role");
+        }
+        json copy = message;
+        copy["content"] =
+            message.contains("content") ? flatten_content(message["content"], i) : json(nullptr);
+        flattened.push_back(std::move(copy));
+    }
+    return flattened;
+}
+
+void parse_tools(const json& body, ChatTemplateRequest& chat) {
+    if (const json* tools = field(body, "tools")) {
+        if (!tools->is_array()) wrong_type("tools", "list of tools", *tools);
+        chat.tools = *tools;
+    }
+    if (const json* choice = field(body, "tool_choice")) {
+        if (!choice->is_string()) {
+            throw bad_request("tool_choice: only \"none\" and \"auto\" are supported.",
+                              "tool_choice");
+        }
+        const auto& value = choice->get_ref<const std::string&>();
+        if (value != "none" && value != "auto") {
+            throw bad_request(fmt::format("tool_choice \"{}\" is not supported; only \"none\" "
+                                          "and \"auto\" are.",
+                                          value),
+                              "tool_choice");
+        }
+    }
+}
+
+}  // namespace
+
+CompletionRequest parse_completion_request(const json& body) {
+    CompletionRequest request;
+    request.model = get_string(body, "model").value_or("");
+    request.prompts = parse_prompts(body);
+    parse_sampling(body, request.params);
+    request.params.max_tokens = 16;
+    if (body.contains("max_tokens")) {
+        request.params.max_tokens = get_int_in(body, "max_tokens", 1, INT_MAX, "at least 1");
+    }
+    check_min_tokens(request.params);
+    request.echo = get_bool(body, "echo").value_or(false);
+    request.logprobs =
+        get_int_in(body, "logprobs", 0, kMaxLogprobs, fmt::format("in [0, {}]", kMaxLogprobs));
+    if (request.echo && request.logprobs) {
+        throw bad_request(
+            "`echo` together with `logprobs` needs prompt logprobs, which this "
+            "server does not return.",
+            "echo");
+    }
+    request.params.logprobs = request.logprobs;
+    const StreamFlags flags = parse_stream(body);
+    request.stream = flags.stream;
+    request.include_usage = flags.include_usage;
+    request.continuous_usage_stats = flags.continuous_usage_stats;
+    request.user = get_string(body, "user").value_or("");
+    if (body.contains("suffix") && !body["suffix"].is_null()) {
+        throw bad_request("suffix is not supported.", "suffix");
+    }
+    return request;
+}
+
+ChatRequest parse_chat_request(const json& body) {
+    ChatRequest request;
+    request.model = get_string(body, "model").value_or("");
+    request.chat.messages = parse_messages(body);
+    parse_tools(body, request.chat);
+    request.chat.add_generation_prompt = get_bool(body, "add_generation_prompt").value_or(true);
+    request.chat.continue_final_message = get_bool(body, "continue_final_message").value_or(false);
+    if (request.chat.add_generation_prompt && request.chat.continue_final_message) {
+        throw bad_request(
+            "Cannot set both `continue_final_message` and "
+            "`add_generation_prompt` to True.",
+            "continue_final_message");
+    }
+    if (const json* kwargs = field(body, "chat_template_kwargs")) {
+        if (!kwargs->is_object()) wrong_type("chat_template_kwargs", "object", *kwargs);
+        request.chat.chat_template_kwargs = *kwargs;
+    }
+    parse_sampling(body, request.params);
+    // max_completion_tokens is the newer name and wins when both are given.
+    request.params.max_tokens = get_int_in(body, "max_tokens", 1, INT_MAX, "at least 1");
+    if (auto v = get_int_in(body, "max_completion_tokens", 1, INT_MAX, "at least 1")) {
+        request.params.max_tokens = v;
+    }
+    check_min_tokens(request.params);
+    request.logprobs = get_bool(body, "logprobs").value_or(false);
+    if (auto top = get_int_in(body, "top_logprobs", 0, kMaxLogprobs,
+                              fmt::format("in [0, {}]", kMaxLogprobs))) {
+        if (!request.logprobs && *top > 0) {
+            throw bad_request("when using `top_logprobs`, `logprobs` must be set to true.",
+                              "top_logprobs");
+        }
+        request.top_logprobs = *top;
+    }
+    if (request.logprobs) request.params.logprobs = request.top_logprobs;
+    const StreamFlags flags = parse_stream(body);
+    request.stream = flags.stream;
+    request.include_usage = flags.include_usage;
+    request.continuous_usage_stats = flags.continuous_usage_stats;
+    request.user = get_string(body, "user").value_or("");
+    return request;
+}
+
+int resolve_max_tokens(std::optional<int> requested, int prompt_len, int max_model_len) {
+    if (!requested) {
+        if (prompt_len >= max_model_len) {
+            throw bad_request(
+                fmt::format("This model's maximum context length is {} tokens. However, you "
+                            "requested {} tokens in the messages, Please reduce the length of "
+                            "the messages.",
+                            max_model_len, prompt_len),
+                "messages");
+        }
+        return max_model_len - prompt_len;
+    }
+    if (int64_t(prompt_len) + *requested > max_model_len) {
+        throw bad_request(
+            fmt::format("This model's maximum context length is {} tokens. However, you "
+                        "requested {} tokens ({} in the messages, {} in the completion). "
+                        "Please reduce the length of the messages or completion.",
+                        max_model_len, int64_t(prompt_len) + *requested, prompt_len, *requested),
+            "max_tokens");
+    }
+    return *requested;
+}
+
+void check_token_ids(const std::vector<int64_t>& ids, int vocab_size) {
+    for (const int64_t id : ids) {
+        if (id < 0 || id >= vocab_size) {
+            throw bad_request(
+                fmt::format("Token id {} is out of vocabulary (vocab size {}).", id, vocab_size),
+                "prompt");
+        }
+    }
+}
+
+json usage_json(const Usage& usage) {
+    return {{"prompt_tokens", usage.prompt_tokens},
+            {"completion_tokens", usage.completion_tokens},
+            {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
+            {"prompt_tokens_details", {{"cached_tokens", usage.cached_tokens}}}};
+}
+
+namespace {
+
+// -inf has no JSON spelling; a very small finite value stands in for it.
+double finite_logprob(float logprob) {
+    return std::max(static_cast<double>(logprob), -9999.0);
+}
+
+json utf8_bytes(const std::string& text) {
+    json bytes = json::array();
+    for (const unsigned char c : text) bytes.push_back(static_cast<int>(c));
+    return bytes;
+}
+
+}  // namespace
+
+json completion_logprobs_json(const std::vector<PositionLogprobs>& logprobs, size_t text_offset) {
+    json tokens = json::array(), token_logprobs = json::array(), top = json::array(),
+         offsets = json::array();
+    for (const PositionLogprobs& position : logprobs) {
+        tokens.push_back(position.chosen.decoded_token);
+        token_logprobs.push_back(finite_logprob(position.chosen.logprob));
+        json candidates = json::object();
+        for (const TokenLogprob& candidate : position.top) {
+            candidates[candidate.decoded_token] = finite_logprob(candidate.logprob);
+        }
+        candidates[position.chosen.decoded_token] = finite_logprob(position.chosen.logprob);
+        top.push_back(std::move(candidates));
+        offsets.push_back(text_offset);
+        text_offset += position.chosen.decoded_token.size();
+    }
+    return {{"tokens", std::move(tokens)},
+            {"token_logprobs", std::move(token_logprobs)},
+            {"top_logprobs", std::move(top)},
+            {"text_offset", std::move(offsets)}};
+}
+
+json chat_logprobs_json(const std::vector<PositionLogprobs>& logprobs, int top_logprobs) {
+    json content = json::array();
+    for (const PositionLogprobs& position : logprobs) {
+        json top = json::array();
+        const size_t count = std::min(position.top.size(), static_cast<size_t>(top_logprobs));
+        for (size_t i = 0; i < count; ++i) {
+            const TokenLogprob& candidate = position.top[i];
+            top.push_back({{"token", candidate.decoded_token},
+                           {"logprob", finite_logprob(candidate.logprob)},
+                           {"bytes", utf8_bytes(candidate.decoded_token)}});
+        }
+        content.push_back({{"token", position.chosen.decoded_token},
+                           {"logprob", finite_logprob(position.chosen.logprob)},
+                           {"bytes", utf8_bytes(position.chosen.decoded_token)},
+                           {"top_logprobs", std::move(top)}});
+    }
+    return {{"content", std::move(content)}};
+}
+
+namespace {
+
+json finish_json(const std::optional<std::string>& finish_reason) {
+    return finish_reason ? json(*finish_reason) : json(nullptr);
+}
+
+}  // namespace
+
+json completion_choice_json(const ChoiceUpdate& choice) {
+    return {{"index", choice.index},
+            {"text", choice.text},
+            {"logprobs", choice.logprobs},
+            {"finish_reason", finish_json(choice.finish_reason)},
+            {"stop_reason", choice.stop_reason}};
+}
+
+json chat_message_choice_json(const ChoiceUpdate& choice) {
+    return {{"index", choice.index},
+            {"message",
+             {{"role", "assistant"}, {"content", choice.text}, {"tool_calls", json::array()}}},
+            {"logprobs", choice.logprobs},
+            {"finish_reason", finish_json(choice.finish_reason)},
+            {"stop_reason", choice.stop_reason}};
+}
+
+json chat_delta_choice_json(const ChoiceUpdate& choice, bool with_role) {
+    json delta = json::object();
+    if (with_role) delta["role"] = "assistant";
+    delta["content"] = choice.text;
+    return {{"index", choice.index},
+            {"delta", std::move(delta)},
+            {"logprobs", choice.logprobs},
+            {"finish_reason", finish_json(choice.finish_reason)},
+            {"stop_reason", choice.stop_reason}};
+}
+
+json response_json(std::string_view id, std::string_view object, int64_t created,
+                   std::string_view model, json choices, const std::optional<Usage>& usage) {
+    json response = {{"id", id},
+                     {"object", object},
+                     {"created", created},
+                     {"model", model},
+                     {"choices", std::move(choices)}};
+    if (usage) response["usage"] = usage_json(*usage);
+    return response;
+}
+
+}  // namespace ovllm::server

@@ -1,0 +1,14 @@
+#pragma once
+// Recursive-descent parser from tokens to the syntax tree, with Jinja2's operator precedence.
+#include <string>
+#include <vector>
+
+#include "tokenizer/jinja_ast.hpp"
+#include "tokenizer/jinja_lexer.hpp"
+
+namespace ovllm::jinja {
+
+// Throws ovllm::Error "<name>:<line>:<column>: <message>" on a syntax error.
+Body parse(const std::vector<Token>& tokens, const std::string& name);
+
+}  // namespace ovllm::jinja
