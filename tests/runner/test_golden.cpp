@@ -1,0 +1,100 @@
+// Every tiny golden model through the paged runner in f32: prompt logits (one prefill),
+// per-step decode logits and the greedy continuation against transformers.
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <openvino/runtime/core.hpp>
+
+#include "golden_util.hpp"
+#include "model/loader.hpp"
+#include "runner/model_runner.hpp"
+
+namespace ovllm::test {
+namespace {
+
+// README §1: intrinsic f32 noise is < 1e-5; every config feature moves logits by >= 7e-4.
+constexpr double kExactTolerance = 1e-4;
+
+class GoldenModelTest : public ::testing::TestWithParam<std::string> {};
+
+// The stateful graph itself, one forward over each whole prompt: logits at every position.
+TEST_P(GoldenModelTest, StatefulModelMatchesEveryPromptPosition) {
+    const Golden golden(GetParam());
+    const model::LoadedModel loaded = model::load_model(golden.folder.string());
+    ov::Core core;
+    ov::CompiledModel compiled =
+        core.compile_model(loaded.model, "CPU", runner::compile_properties(exact_options(1)));
+    const size_t vocab = static_cast<size_t>(loaded.config.vocab_size);
+    for (const GoldenPrompt& prompt : golden.prompts) {
+        ov::InferRequest request = compiled.create_infer_request();
+        const size_t n = prompt.ids.size();
+        ov::Tensor ids(ov::element::i64, {1, n});
+        ov::Tensor mask(ov::element::i64, {1, n});
+        ov::Tensor positions(ov::element::i64, {1, n});
+        ov::Tensor beam(ov::element::i32, {1});
+        for (size_t i = 0; i < n; ++i) {
+            ids.data<int64_t>()[i] = prompt.ids[i];
+            mask.data<int64_t>()[i] = 1;
+            positions.data<int64_t>()[i] = static_cast<int64_t>(i);
+        }
+        beam.data<int32_t>()[0] = 0;
+        request.set_tensor("input_ids", ids);
+        request.set_tensor("attention_mask", mask);
+        request.set_tensor("position_ids", positions);
+        request.set_tensor("beam_idx", beam);
+        request.infer();
+        const ov::Tensor logits = request.get_tensor("logits");  // [1, n, vocab]
+        ASSERT_EQ(logits.get_shape(), (ov::Shape{1, n, vocab}));
+        for (size_t i = 0; i < n; ++i) {
+            EXPECT_LT(max_abs_diff(logits.data<const float>() + i * vocab,
+                                   golden.row(prompt.logits_tensor, i), vocab),
+                      kExactTolerance)
+                << prompt.name << " position " << i;
+        }
+    }
+}
+
+// The paged runner: prefill each prompt in one run(), then decode 24 tokens greedily.
+TEST_P(GoldenModelTest, RunnerPrefillDecodeAndGreedyMatch) {
+    const Golden golden(GetParam());
+    const model::LoadedModel loaded = model::load_model(golden.folder.string());
+    runner::ModelRunner runner(loaded.model, exact_options(16));
+    const size_t vocab = static_cast<size_t>(loaded.config.vocab_size);
+    for (const GoldenPrompt& prompt : golden.prompts) {
+        runner::SequenceInput seq;
+        seq.token_ids = prompt.ids;
+        seq.block_table = block_range(
+            0, blocks_for(prompt.ids.size() + prompt.greedy.size(), runner.block_size()));
+        runner::LogitsView logits = runner.run({{seq}});
+        ASSERT_EQ(logits.rows, 1u);
+        ASSERT_EQ(logits.vocab, vocab);
+        EXPECT_LT(max_abs_diff(logits.row(0),
+                               golden.row(prompt.logits_tensor, prompt.ids.size() - 1), vocab),
+                  kExactTolerance)
+            << prompt.name << " last prompt position";
+        for (size_t step = 0; step < prompt.greedy.size(); ++step) {
+            EXPECT_LT(
+                max_abs_diff(logits.row(0), golden.row(prompt.gen_logits_tensor, step), vocab),
+                kExactTolerance)
+                << prompt.name << " step " << step;
+            const int64_t next = argmax(logits.row(0), vocab);
+            ASSERT_EQ(next, prompt.greedy[step]) << prompt.name << " step " << step;
+            seq.past_len += static_cast<int64_t>(seq.token_ids.size());
+            seq.token_ids = {next};
+            logits = runner.run({{seq}});
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, GoldenModelTest,
+                         ::testing::Values("llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3",
+                                           "opt", "gpt2", "mistral"),
+                         [](const auto& info) {
+                             std::string name = info.param;
+                             std::replace(name.begin(), name.end(), '-', '_');
+                             return name;
+                         });
+
+}  // namespace
+}  // namespace ovllm::test
