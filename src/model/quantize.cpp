@@ -152,9 +152,10 @@ void run_parallel(size_t rows, size_t elements, const std::function<void(size_t,
     }
 }
 
-std::string mode_label(int bits, size_t group_size, size_t cols) {
+// group_size 0: one group per output channel.
+std::string mode_label(int bits, size_t group_size) {
     const std::string group =
-        group_size == cols ? "per-channel" : fmt::format("group size {}", group_size);
+        group_size == 0 ? "per-channel" : fmt::format("group size {}", group_size);
     return fmt::format("int{}_asym, {}", bits, group);
 }
 
@@ -261,14 +262,15 @@ ov::Output<ov::Node> make_decompression(const QuantizedMatrix& m, const std::str
     const auto as_f16 = std::make_shared<ov::op::v0::Convert>(weights, ov::element::f16);
     const auto zp_f16 = std::make_shared<ov::op::v0::Convert>(zero_points, ov::element::f16);
     const auto centered = std::make_shared<ov::op::v1::Subtract>(as_f16, zp_f16);
-    ov::Output<ov::Node> scaled = std::make_shared<ov::op::v1::Multiply>(centered, scales);
-    if (m.group_size != m.cols) {
+    const auto scaled = std::make_shared<ov::op::v1::Multiply>(centered, scales);
+    ov::Output<ov::Node> result = scaled;
+    if (m.bits == 4) {
         const auto shape = ov::op::v0::Constant::create(
             ov::element::i64, {2},
             std::vector<int64_t>{static_cast<int64_t>(m.rows), static_cast<int64_t>(m.cols)});
-        scaled = std::make_shared<ov::op::v1::Reshape>(scaled, shape, false);
+        result = std::make_shared<ov::op::v1::Reshape>(result, shape, false);
     }
-    return std::make_shared<ov::op::v0::Convert>(scaled, ov::element::f32);
+    return std::make_shared<ov::op::v0::Convert>(result, ov::element::f32);
 }
 
 // ---- statistics -------------------------------------------------------------------------
@@ -396,7 +398,7 @@ ov::Output<ov::Node> CompressedWeights::get(const std::string& name,
     const QuantizedMatrix matrix = quantize_matrix(view, bits, group_size);
     const ov::Output<ov::Node> result = make_decompression(matrix, name);
     const bool ratio_defining = format_ == WeightFormat::int8 || (!backup && int4);
-    record(mode_label(bits, group_size, cols), bits, rows * cols, ratio_defining);
+    record(mode_label(bits, int4 ? group_size : 0), bits, rows * cols, ratio_defining);
     compressed_.emplace(name, result);
     return result;
 }

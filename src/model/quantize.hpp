@@ -59,7 +59,8 @@ struct MatrixView {
 QuantizedMatrix quantize_matrix(const MatrixView& source, int bits, size_t group_size);
 
 // Constant(u8/u4) -> Convert(f16) -> Subtract(Convert(zp)) -> Multiply(scale)
-// [-> Reshape [rows, cols] for groups] -> Convert(f32). Constants are named `name` + suffix.
+// [-> Reshape [rows, cols] for int4] -> Convert(f32): the order the CPU plugin fuses into
+// FullyConnected with u8/u4 weights. Constants are named `name` + suffix.
 ov::Output<ov::Node> make_decompression(const QuantizedMatrix& matrix, const std::string& name);
 
 // The bit-width table NNCF prints after compression. A row per mode, e.g.
