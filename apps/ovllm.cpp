@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
 
     using Adder = ovllm::cli::Command (*)(CLI::App&);
     const std::vector<Adder> adders = {
+        ovllm::cli::add_info_command,
+        ovllm::cli::add_generate_command,
     };
     std::vector<ovllm::cli::Command> commands;
     for (const Adder add : adders) commands.push_back(add(app));

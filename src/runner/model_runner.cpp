@@ -88,13 +88,7 @@ T* resized(ov::InferRequest& request, const char* name, size_t count) {
 
 ov::AnyMap compile_properties(const RunnerOptions& options) {
     ov::element::Type inference = options.inference_precision;
-    if (options.kv_cache_precision == ov::element::f32 && inference != ov::element::f32) {
-        OVLLM_WARN(
-            "f32 KV cache requested: using f32 inference precision (the CPU plugin "
-            "cannot combine an f32 cache with {} compute)",
-            inference.get_type_name());
-        inference = ov::element::f32;
-    }
+    if (options.kv_cache_precision == ov::element::f32) inference = ov::element::f32;
     ov::AnyMap props{{ov::hint::inference_precision.name(), inference},
                      {ov::hint::kv_cache_precision.name(), options.kv_cache_precision}};
     if (inference == ov::element::f32 && options.kv_cache_precision == ov::element::f32) {
@@ -118,6 +112,13 @@ ModelRunner::ModelRunner(std::shared_ptr<ov::Model> paged_or_stateful, RunnerOpt
     if (!has_indices) {
         throw_error("paged model '{}' has no '{}' input", paged->get_friendly_name(),
                     model::kSampledTokensIndices);
+    }
+    if (options_.kv_cache_precision == ov::element::f32 &&
+        options_.inference_precision != ov::element::f32) {
+        OVLLM_WARN(
+            "f32 KV cache requested: using f32 inference precision (the CPU plugin "
+            "cannot combine an f32 cache with {} compute)",
+            options_.inference_precision.get_type_name());
     }
     compiled_ = core().compile_model(paged, "CPU", compile_properties(options_));
     layout_ = read_layout(compiled_);

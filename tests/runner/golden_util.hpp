@@ -22,8 +22,9 @@ struct GoldenPrompt {
     std::string name;
     std::vector<int64_t> ids;
     std::vector<int64_t> greedy;
-    std::string logits_tensor;      // [len(ids), vocab]
-    std::string gen_logits_tensor;  // [len(greedy), vocab]
+    std::string logits_tensor;           // [len(ids), vocab]
+    std::string gen_logits_tensor;       // [len(greedy), vocab]
+    std::vector<double> greedy_margins;  // top-2 logit gap at each greedy step
 };
 
 struct Golden {
@@ -38,7 +39,8 @@ struct Golden {
         for (const auto& p : json.at("prompts")) {
             prompts.push_back({p.at("name"), p.at("ids").get<std::vector<int64_t>>(),
                                p.at("greedy").get<std::vector<int64_t>>(), p.at("logits_tensor"),
-                               p.at("gen_logits_tensor")});
+                               p.at("gen_logits_tensor"),
+                               p.at("greedy_top2_margins").get<std::vector<double>>()});
         }
     }
     // Row `row` of a [rows, vocab] golden tensor.

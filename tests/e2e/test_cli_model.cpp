@@ -1,0 +1,92 @@
+// The real `ovllm` binary: `info` and `generate --prompt-ids` on a golden model.
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_paths.hpp"
+
+namespace ovllm::test {
+namespace {
+
+struct CommandResult {
+    int status = -1;
+    std::string out;
+};
+
+// Runs the binary with `args` through the shell; stdout only (stderr has the logs).
+CommandResult run_ovllm(const std::string& args) {
+    const std::string command = ovllm_binary().string() + " " + args + " 2>/dev/null";
+    CommandResult run;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return run;
+    std::array<char, 4096> buffer{};
+    while (fgets(buffer.data(), buffer.size(), pipe)) run.out += buffer.data();
+    run.status = pclose(pipe);
+    return run;
+}
+
+nlohmann::json golden_json(const std::string& model) {
+    std::ifstream in(golden_dir() / "models" / model / "golden.json");
+    return nlohmann::json::parse(in);
+}
+
+std::string join_ids(const nlohmann::json& ids) {
+    std::string text;
+    for (const auto& id : ids)
+        text += (text.empty() ? "" : ",") + std::to_string(id.get<int64_t>());
+    return text;
+}
+
+TEST(CliModel, InfoPrintsShapeAndKvLayout) {
+    const auto folder = golden_dir() / "models" / "qwen2";
+    const CommandResult run = run_ovllm("info " + folder.string() + " --kv-cache-dtype f32");
+    ASSERT_EQ(run.status, 0) << run.out;
+    EXPECT_NE(run.out.find("architecture: Qwen2ForCausalLM"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("layers: 2, heads: 4, kv_heads: 2, head_dim: 16"), std::string::npos)
+        << run.out;
+    EXPECT_NE(run.out.find("weight dtype: f32"), std::string::npos) << run.out;
+    // f32 cache: [kv_heads 2, 32 tokens, head_dim 16] for keys and values, 2 layers:
+    // 2 * 2 * (2*32*16*4) = 16384 bytes per block.
+    EXPECT_NE(run.out.find("layers 0-1: key f32 [2, 32, 16], value f32 [2, 32, 16]"),
+              std::string::npos)
+        << run.out;
+    EXPECT_NE(run.out.find("16384 bytes per block"), std::string::npos) << run.out;
+}
+
+TEST(CliModel, GenerateMatchesGoldenGreedy) {
+    for (const std::string model : {"llama", "gpt2"}) {
+        const nlohmann::json golden = golden_json(model);
+        for (const size_t p : {1u, 3u}) {
+            const auto& prompt = golden.at("prompts").at(p);
+            const CommandResult run =
+                run_ovllm("generate --model " + (golden_dir() / "models" / model).string() +
+                          " --prompt-ids " + join_ids(prompt.at("ids")) +
+                          " --max-tokens 24 --dtype f32 --kv-cache-dtype f32");
+            ASSERT_EQ(run.status, 0) << run.out;
+            EXPECT_EQ(nlohmann::json::parse(run.out), prompt.at("greedy")) << model << " p" << p;
+        }
+    }
+}
+
+TEST(CliModel, GenerateWithDummyWeightsNeedsNoFiles) {
+    const CommandResult run = run_ovllm(
+        "generate --model facebook/opt-125m --load-format dummy --prompt-ids 1,2,3 --max-tokens 3");
+    ASSERT_EQ(run.status, 0) << run.out;
+    const auto ids = nlohmann::json::parse(run.out);
+    ASSERT_EQ(ids.size(), 3u);
+    for (const auto& id : ids) EXPECT_LT(id.get<int64_t>(), 50272);  // opt-125m's vocabulary
+}
+
+TEST(CliModel, GenerateRejectsBadIds) {
+    const auto folder = golden_dir() / "models" / "llama";
+    EXPECT_NE(run_ovllm("generate --model " + folder.string() + " --prompt-ids 1,x").status, 0);
+    EXPECT_NE(run_ovllm("generate --model " + folder.string() + " --prompt-ids 512").status, 0);
+}
+
+}  // namespace
+}  // namespace ovllm::test
