@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     const std::vector<Adder> adders = {
         ovllm::cli::add_info_command,
         ovllm::cli::add_generate_command,
+        ovllm::cli::add_convert_command,
     };
     std::vector<ovllm::cli::Command> commands;
     for (const Adder add : adders) commands.push_back(add(app));
