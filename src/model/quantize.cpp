@@ -73,12 +73,26 @@ struct GroupParams {
 };
 
 GroupParams group_params(const float* w, size_t n, float levels) {
-    float lo = w[0];
-    float hi = w[0];
-    for (size_t i = 1; i < n; ++i) {
-        lo = std::min(lo, w[i]);
-        hi = std::max(hi, w[i]);
+    // Eight independent lanes so the compiler emits packed min/max (a running scalar
+    // min is a reduction it may not reorder).
+    constexpr size_t kLanes = 8;
+    float lo_lanes[kLanes];
+    float hi_lanes[kLanes];
+    std::fill(lo_lanes, lo_lanes + kLanes, w[0]);
+    std::fill(hi_lanes, hi_lanes + kLanes, w[0]);
+    size_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        for (size_t k = 0; k < kLanes; ++k) {
+            lo_lanes[k] = std::min(lo_lanes[k], w[i + k]);
+            hi_lanes[k] = std::max(hi_lanes[k], w[i + k]);
+        }
     }
+    for (; i < n; ++i) {
+        lo_lanes[0] = std::min(lo_lanes[0], w[i]);
+        hi_lanes[0] = std::max(hi_lanes[0], w[i]);
+    }
+    const float lo = *std::min_element(lo_lanes, lo_lanes + kLanes);
+    const float hi = *std::max_element(hi_lanes, hi_lanes + kLanes);
     // A constant group would give scale 0; f32 epsilon keeps the division finite.
     const float scale = std::max((hi - lo) / levels, std::numeric_limits<float>::epsilon());
     const float zp = std::clamp(-round_half_even(lo / scale), 0.0f, levels);
