@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <openvino/runtime/core.hpp>
 
 #include "model/ir_cache.hpp"
+#include "model/loader.hpp"
 #include "model/model_config.hpp"
 #include "model/quantize.hpp"
 #include "model/registry.hpp"
@@ -153,6 +155,54 @@ TEST_F(IrCacheTest, UnwritableCacheStillReturnsTheModel) {
     EXPECT_FALSE(result.from_cache);
     ASSERT_NE(result.model, nullptr);
     EXPECT_FALSE(result.model->get_variables().empty());
+}
+
+// Sets an environment variable for one test and restores it afterwards.
+class ScopedEnv {
+  public:
+    ScopedEnv(const char* name, const std::string& value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value.c_str(), 1);
+    }
+    ~ScopedEnv() {
+        if (old_) {
+            ::setenv(name_, old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+
+  private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+TEST_F(IrCacheTest, LoaderCompressesAndUsesTheCache) {
+    const ScopedEnv cache_dir("OVLLM_CACHE_DIR", (base_ / "env-cache").string());
+    const LoadedModel first =
+        load_model(model_.string(), LoadFormat::auto_detect, WeightFormat::int8);
+    EXPECT_FALSE(first.from_ir_cache);
+    EXPECT_NE(first.source.find("int8"), std::string::npos) << first.source;
+    const LoadedModel second =
+        load_model(model_.string(), LoadFormat::auto_detect, WeightFormat::int8);
+    EXPECT_TRUE(second.from_ir_cache);
+    EXPECT_EQ(last_logits(first.model), last_logits(second.model));
+    EXPECT_EQ(second.config.vocab_size, 512);
+    {
+        const ScopedEnv off("OVLLM_DISABLE_IR_CACHE", "1");
+        EXPECT_FALSE(
+            load_model(model_.string(), LoadFormat::auto_detect, WeightFormat::int8).from_ir_cache);
+    }
+    // Unquantized models are built straight from the mmap'ed file, never cached.
+    EXPECT_FALSE(load_model(model_.string()).from_ir_cache);
+}
+
+TEST(IrLoader, IrFolderHandsOverRuntimeOptions) {
+    const LoadedModel loaded =
+        load_model((test::golden_dir() / "ir" / "llama-fp32").string(), LoadFormat::auto_detect,
+                   WeightFormat::int4);  // ignored for IR folders
+    EXPECT_EQ(loaded.runtime_options.at("KV_CACHE_PRECISION").as<std::string>(), "f16");
+    EXPECT_FALSE(loaded.model->get_variables().empty());
 }
 
 TEST(IrCacheDir, EnvironmentOverride) {
