@@ -13,6 +13,7 @@
 #include <openvino/op/constant.hpp>
 #include <openvino/runtime/core.hpp>
 
+#include "model/dummy_weights.hpp"
 #include "model/model_config.hpp"
 #include "model/quantize.hpp"
 #include "model/registry.hpp"
@@ -142,6 +143,28 @@ TEST(QuantizeGolden, Int4StatisticsKeepEmbeddingAndNarrowInputsInt8) {
     const std::string table = ours.statistics.table();
     EXPECT_NE(table.find("100% (2 / 2)"), std::string::npos) << table;
     EXPECT_NE(table.find("0% (0 / 2)"), std::string::npos) << table;
+}
+
+TEST(QuantizeGolden, DummyWeightsCompressFromTheirBf16Storage) {
+    const ModelConfig config = load_model_config(golden_model("gpt2"));  // Conv1D, tied
+    CompressedWeights weights(std::make_shared<DummyWeights>(7, ov::element::bf16),
+                              WeightFormat::int4);
+    const auto model = build_stateful_model(config, weights);
+    size_t u4 = 0, u8 = 0;
+    for (const auto& op : model->get_ordered_ops()) {
+        const auto c = ov::as_type_ptr<ov::op::v0::Constant>(op);
+        if (!c || c->get_shape().size() < 2 || c->get_shape().back() == 1) continue;
+        u4 += c->get_element_type() == ov::element::u4 && c->get_shape().size() == 3 &&
+              c->get_shape()[2] == 128;
+        u8 += c->get_element_type() == ov::element::u8;
+    }
+    // gpt2 per layer: c_attn 64->192, c_proj 64->64, c_fc 64->128, mlp c_proj 128->64 (int4);
+    // plus the tied wte (int8); wpe is a position table, left as is.
+    EXPECT_EQ(u4, 2u);
+    EXPECT_EQ(u8, 2u * 3u + 1u);
+    ASSERT_EQ(weights.statistics().rows.size(), 2u);
+    EXPECT_EQ(weights.statistics().rows[1].layers, 2);
+    EXPECT_EQ(weights.statistics().total_layers(), 9);
 }
 
 // Logits at every position of each golden prompt, one forward pass of the stateful model.
