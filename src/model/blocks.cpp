@@ -230,6 +230,10 @@ Out rms_norm(const Out& x, const Out& weight, double eps) {
     return std::make_shared<op::v1::Multiply>(normed, weight);
 }
 
+Out one_plus(const Out& weight) {
+    return std::make_shared<op::v1::Add>(weight, f32_scalar(1.0f));
+}
+
 Out layer_norm(const Out& x, const Out& weight, const Out& bias, double eps) {
     const auto normed = std::make_shared<op::v6::MVN>(
         x, i64_const({-1}), true, static_cast<float>(eps), ov::op::MVNEpsMode::INSIDE_SQRT);

@@ -56,6 +56,9 @@ Out apply_rope(const Out& x, const RopeTables& rope);
 Out embedding(const Out& table, const Out& ids);
 // x * rsqrt(mean(x^2) + eps) * weight over the last axis.
 Out rms_norm(const Out& x, const Out& weight, double eps);
+// 1 + weight, for norms stored gemma-style (y = normed * (1 + w)); constant folding turns it
+// into a plain weight at compile time, so rms_norm stays one pattern.
+Out one_plus(const Out& weight);
 // (x - mean) / sqrt(var + eps) * weight + bias over the last axis.
 Out layer_norm(const Out& x, const Out& weight, const Out& bias, double eps);
 

@@ -30,15 +30,18 @@ CommandResult run_ovllm(const std::string& args) {
     return run;
 }
 
-nlohmann::json golden_json(const std::string& model) {
-    std::ifstream in(golden_dir() / "models" / model / "golden.json");
+// `kind`: "models" (transformers golden) or "ir" (optimum-cli exports with their own golden).
+nlohmann::json golden_json(const std::string& model, const std::string& kind = "models") {
+    std::ifstream in(golden_dir() / kind / model / "golden.json");
     return nlohmann::json::parse(in);
 }
 
 std::string join_ids(const nlohmann::json& ids) {
     std::string text;
-    for (const auto& id : ids)
-        text += (text.empty() ? "" : ",") + std::to_string(id.get<int64_t>());
+    for (const auto& id : ids) {
+        if (!text.empty()) text += ',';
+        text += std::to_string(id.get<int64_t>());
+    }
     return text;
 }
 
@@ -69,6 +72,22 @@ TEST(CliModel, GenerateMatchesGoldenGreedy) {
                           " --max-tokens 24 --dtype f32 --kv-cache-dtype f32");
             ASSERT_EQ(run.status, 0) << run.out;
             EXPECT_EQ(nlohmann::json::parse(run.out), prompt.at("greedy")) << model << " p" << p;
+        }
+    }
+}
+
+// Stateful IR folders exported by optimum-cli (f32 and int8 weights) go through the same
+// paged conversion; their golden ids come from OpenVINO in f32 without dynamic quantization.
+TEST(CliModel, GenerateFromExportedIrMatchesItsGolden) {
+    for (const std::string ir : {"llama-fp32", "llama-int8"}) {
+        const nlohmann::json golden = golden_json(ir, "ir");
+        for (const auto& prompt : golden.at("prompts")) {
+            const CommandResult run = run_ovllm(
+                "generate --model " + (golden_dir() / "ir" / ir).string() + " --prompt-ids " +
+                join_ids(prompt.at("ids")) + " --max-tokens 24 --dtype f32 --kv-cache-dtype f32");
+            ASSERT_EQ(run.status, 0) << run.out;
+            EXPECT_EQ(nlohmann::json::parse(run.out), prompt.at("greedy"))
+                << ir << " " << prompt.at("name");
         }
     }
 }
