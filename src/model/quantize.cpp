@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -225,6 +227,15 @@ const char* weight_format_name(WeightFormat format) {
             break;
     }
     return "none";
+}
+
+WeightFormat weight_format_from_env(WeightFormat fallback) {
+    const char* value = std::getenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS");
+    if (!value) return fallback;
+    std::string text(value);
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text == "on" || text == "1" || text == "true" ? WeightFormat::int8 : fallback;
 }
 
 QuantizedMatrix quantize_matrix(const MatrixView& source, int bits, size_t group_size) {

@@ -26,6 +26,9 @@ enum class WeightFormat { none, int8, int4 };
 // Throws ovllm::Error listing the accepted names.
 WeightFormat parse_weight_format(const std::string& name);
 const char* weight_format_name(WeightFormat format);  // "none", "int8", "int4"
+// vLLM-OpenVINO's switch: VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS=ON (or 1, true) asks for
+// int8 weights; unset or anything else gives `fallback`.
+WeightFormat weight_format_from_env(WeightFormat fallback = WeightFormat::none);
 
 inline constexpr size_t kInt4GroupSize = 128;
 

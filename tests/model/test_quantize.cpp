@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -214,6 +215,17 @@ TEST(Quantize, WeightFormatNames) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("int3"), std::string::npos);
     }
+}
+
+TEST(Quantize, VllmEnvironmentSwitch) {
+    ::unsetenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS");
+    EXPECT_EQ(weight_format_from_env(), WeightFormat::none);
+    EXPECT_EQ(weight_format_from_env(WeightFormat::int4), WeightFormat::int4);
+    ::setenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS", "ON", 1);
+    EXPECT_EQ(weight_format_from_env(), WeightFormat::int8);
+    ::setenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS", "off", 1);
+    EXPECT_EQ(weight_format_from_env(), WeightFormat::none);
+    ::unsetenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS");
 }
 
 TEST(Quantize, ProportionFormat) {
