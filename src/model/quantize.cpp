@@ -118,8 +118,11 @@ struct Outputs {
 };
 
 // Quantizes rows [begin, end). u4 packs two values per byte, the even one in the low nibble.
-void quantize_rows(const MatrixView& src, int bits, size_t group_size, size_t begin, size_t end,
-                   Outputs out) {
+// Cloned for AVX2 (picked at load time by the CPU); the default clone is plain x86-64.
+__attribute__((target_clones("avx2", "default"))) void quantize_rows(const MatrixView& src,
+                                                                     int bits, size_t group_size,
+                                                                     size_t begin, size_t end,
+                                                                     Outputs out) {
     const auto levels = static_cast<float>((1 << bits) - 1);
     const size_t cols = src.cols;
     const size_t groups = cols / group_size;
