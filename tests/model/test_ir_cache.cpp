@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <openvino/runtime/core.hpp>
 
