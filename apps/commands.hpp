@@ -12,8 +12,6 @@ using Command = std::function<int()>;
 // One line per subcommand; apps/ovllm.cpp calls each in this order.
 Command add_info_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
-Command add_info_command(CLI::App& app);
-Command add_generate_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 Command add_detokenize_command(CLI::App& app);
 Command add_convert_command(CLI::App& app);

@@ -20,8 +20,6 @@ int main(int argc, char** argv) {
     const std::vector<Adder> adders = {
         ovllm::cli::add_info_command,
         ovllm::cli::add_generate_command,
-        ovllm::cli::add_info_command,
-        ovllm::cli::add_generate_command,
         ovllm::cli::add_tokenize_command,
         ovllm::cli::add_detokenize_command,
         ovllm::cli::add_convert_command,
