@@ -1,53 +1,79 @@
 #include "model/loader.hpp"
 
+#include <cstdlib>
+#include <memory>
+
 #include <openvino/runtime/core.hpp>
 
 #include "model/dummy_weights.hpp"
+#include "model/ir_cache.hpp"
+#include "model/ir_folder.hpp"
 #include "model/model_folder.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace ovllm::model {
 namespace {
 
-LoadedModel load_dummy(const ModelLocation& location) {
+bool ir_cache_disabled() {
+    const char* value = std::getenv("OVLLM_DISABLE_IR_CACHE");
+    return value && *value && std::string(value) != "0";
+}
+
+LoadedModel load_dummy(const ModelLocation& location, WeightFormat weight_format) {
     LoadedModel loaded;
     if (location.format == ModelFormat::builtin_dummy) {
         loaded.config = *builtin_model_config(location.name);
     } else {
         loaded.config = load_model_config(location.path);
     }
-    DummyWeights weights;
+    CompressedWeights weights(std::make_shared<DummyWeights>(), weight_format);
     loaded.model = build_stateful_model(loaded.config, weights);
     loaded.source = "dummy weights for " + location.name;
     loaded.weight_dtype = ov::element::bf16;
     return loaded;
 }
 
-LoadedModel load_safetensors(const ModelLocation& location) {
+LoadedModel load_safetensors(const ModelLocation& location, WeightFormat weight_format) {
     LoadedModel loaded;
     loaded.config = load_model_config(location.path);
-    SafetensorsWeights weights(location.path);
-    loaded.model = build_stateful_model(loaded.config, weights);
-    loaded.weight_dtype = weights.dtype();
-    loaded.source = "safetensors: " + weights.describe();
+    auto weights = std::make_shared<SafetensorsWeights>(location.path);
+    loaded.weight_dtype = weights->dtype();
+    loaded.source = "safetensors: " + weights->describe();
+    if (weight_format == WeightFormat::none) {
+        loaded.model = build_stateful_model(loaded.config, *weights);
+        return loaded;
+    }
+    const auto convert = [&] {
+        CompressedWeights compressed(weights, weight_format);
+        Conversion conversion{build_stateful_model(loaded.config, compressed),
+                              compressed.statistics().table()};
+        return conversion;
+    };
+    ConvertedModel converted;
+    if (ir_cache_disabled()) {
+        Conversion conversion = convert();
+        converted = {conversion.model, false, conversion.note};
+    } else {
+        converted = load_or_convert(IrCache(), location.path, weight_format, convert);
+    }
+    OVLLM_INFO("{}", converted.note);
+    loaded.model = converted.model;
+    loaded.from_ir_cache = converted.from_cache;
+    loaded.source += std::string(", ") + weight_format_name(weight_format) + " weights";
     return loaded;
 }
 
-LoadedModel load_ir(const ModelLocation& location) {
+LoadedModel load_ir(const ModelLocation& location, WeightFormat weight_format) {
+    IrFolderModel ir = load_ir_folder(location.path, weight_format);
     LoadedModel loaded;
-    loaded.config = load_model_config(location.path);
-    const auto xml = location.path / "openvino_model.xml";
-    loaded.model = ov::Core().read_model(xml);
-    if (loaded.model->get_variables().empty()) {
-        throw_error(
-            "{}: stateless OpenVINO IR cannot be made paged; export it with "
-            "--task text-generation-with-past",
-            xml.string());
-    }
+    loaded.config = std::move(ir.config);
+    loaded.model = std::move(ir.model);
+    loaded.runtime_options = std::move(ir.runtime_options);
     loaded.weight_dtype = ov::element::dynamic;
-    loaded.source = "OpenVINO IR: " + xml.string();
+    loaded.source = "OpenVINO IR: " + ir.xml.string();
     return loaded;
 }
 
@@ -59,14 +85,14 @@ LoadFormat parse_load_format(const std::string& name) {
     throw_error("--load-format '{}' is not supported (auto, safetensors, dummy)", name);
 }
 
-LoadedModel load_model(const std::string& model, LoadFormat format) {
+LoadedModel load_model(const std::string& model, LoadFormat format, WeightFormat weight_format) {
     const ModelLocation location = locate_model(model);
-    if (format == LoadFormat::dummy) return load_dummy(location);
+    if (format == LoadFormat::dummy) return load_dummy(location, weight_format);
     switch (location.format) {
         case ModelFormat::hf_safetensors:
-            return load_safetensors(location);
+            return load_safetensors(location, weight_format);
         case ModelFormat::openvino_ir:
-            return load_ir(location);
+            return load_ir(location, weight_format);
         case ModelFormat::builtin_dummy:
             throw_error("{}: no such model folder (a built-in config; use --load-format dummy)",
                         model);

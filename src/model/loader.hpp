@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 
+#include <openvino/core/any.hpp>
 #include <openvino/core/model.hpp>
 #include <openvino/core/type/element_type.hpp>
 
 #include "model/model_config.hpp"
+#include "model/quantize.hpp"
 
 namespace ovllm::model {
 
@@ -26,11 +28,16 @@ struct LoadedModel {
                                        // beam_idx -> logits, KV in variables
     std::string source;                // e.g. "safetensors: /path (bf16)" or "dummy weights"
     ov::element::Type weight_dtype;    // storage type of most weights
+    ov::AnyMap runtime_options;  // IR folders: rt_info runtime_options, applied unless overridden
+    bool from_ir_cache = false;  // compressed safetensors model read from the IR cache
 };
 
 // `model`: a model folder, or a built-in name with LoadFormat::dummy. Throws ovllm::Error
 // naming the path for a missing or unsupported model (unknown architectures list the
-// supported ones).
-LoadedModel load_model(const std::string& model, LoadFormat format = LoadFormat::auto_detect);
+// supported ones). `weight_format` int8/int4 compresses safetensors weights (the result is
+// kept in the IR cache, see ir_cache.hpp; OVLLM_DISABLE_IR_CACHE=1 turns it off); dummy
+// weights are compressed too; IR folders ignore it.
+LoadedModel load_model(const std::string& model, LoadFormat format = LoadFormat::auto_detect,
+                       WeightFormat weight_format = WeightFormat::none);
 
 }  // namespace ovllm::model
