@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <utility>
 
+#include <openvino/runtime/properties.hpp>
+
 #include "model/loader.hpp"
+#include "model/quantize.hpp"
 #include "ovllm/version.hpp"
 #include "runner/precision.hpp"
 #include "tokenizer/generation_config.hpp"
@@ -27,6 +30,23 @@ std::unique_ptr<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
     return std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_folder(path));
 }
 
+// --weight-format auto: int8 (vLLM-OpenVINO's quantized weights), except with --dtype f32,
+// the exact mode, where weights stay as stored.
+model::WeightFormat weight_format(const EngineConfig& config) {
+    if (config.weight_format == "auto")
+        return config.dtype == "f32" ? model::WeightFormat::none : model::WeightFormat::int8;
+    return model::parse_weight_format(config.weight_format);
+}
+
+// An IR folder's runtime_options apply, except the precisions the user chose by flag.
+ov::AnyMap ir_runtime_options(const EngineConfig& config, ov::AnyMap options) {
+    if (!options.empty())
+        OVLLM_INFO("Applying the IR's runtime options unless a flag overrides them");
+    if (config.kv_cache_dtype != "auto") options.erase(ov::hint::kv_cache_precision.name());
+    if (config.dtype != "auto") options.erase(ov::hint::inference_precision.name());
+    return options;
+}
+
 // Every id that ends generation: generation_config.json, config.json and the tokenizer's
 // EOS (see tokenizer/generation_config.hpp for the order). A built-in dummy model has only
 // its config's ids.
@@ -42,8 +62,8 @@ std::vector<int64_t> stop_ids(const std::string& model_path, const model::ModelC
 
 LLMEngine::LLMEngine(EngineConfig config)
     : config_(std::move(config)), sampler_(config_.seed), start_time_(std::chrono::steady_clock::now()) {
-    model::LoadedModel loaded =
-        model::load_model(config_.model, model::parse_load_format(config_.load_format));
+    model::LoadedModel loaded = model::load_model(
+        config_.model, model::parse_load_format(config_.load_format), weight_format(config_));
     model_config_ = loaded.config;
     const int derived_len = static_cast<int>(model_config_.max_position_embeddings);
     if (config_.max_model_len > derived_len && derived_len > 0) {
@@ -62,6 +82,7 @@ LLMEngine::LLMEngine(EngineConfig config)
     const double space_gb = config_.kv_cache_space_gb > 0 ? config_.kv_cache_space_gb : 4.0;
     options.kv_cache_bytes = static_cast<size_t>(space_gb * double(size_t{1} << 30));
     options.num_threads = config_.num_threads;
+    options.properties = ir_runtime_options(config_, loaded.runtime_options);
     runner_ = std::make_unique<runner::ModelRunner>(loaded.model, options);
     OVLLM_INFO("{}", vllm_log::cpu_blocks_line(static_cast<int64_t>(runner_->num_blocks())));
 
