@@ -21,6 +21,7 @@
 #include <openvino/op/transpose.hpp>
 
 #include "util/error.hpp"
+#include "util/vllm_log.hpp"
 #include "util/log.hpp"
 
 namespace ovllm::model {
@@ -232,14 +233,6 @@ const char* weight_format_name(WeightFormat format) {
     return "none";
 }
 
-WeightFormat weight_format_from_env(WeightFormat fallback) {
-    const char* value = std::getenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS");
-    if (!value) return fallback;
-    std::string text(value);
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text == "on" || text == "1" || text == "true" ? WeightFormat::int8 : fallback;
-}
 
 QuantizedMatrix quantize_matrix(const MatrixView& source, int bits, size_t group_size) {
     if (bits != 8 && bits != 4) throw_error("quantize: {} bits is not 8 or 4", bits);
@@ -324,41 +317,15 @@ int64_t CompressionStatistics::ratio_defining_layers() const {
     return n;
 }
 
-std::string CompressionStatistics::proportion(int64_t parameters, int64_t total_parameters,
-                                              int64_t layers, int64_t total_layers) {
-    const double percent = 100.0 * static_cast<double>(parameters) /
-                           static_cast<double>(std::max<int64_t>(1, total_parameters));
-    return fmt::format("{:.0f}% ({} / {})", percent, layers, total_layers);
-}
-
 std::string CompressionStatistics::table() const {
-    const std::string header[3] = {"Weight compression mode", "% all parameters (layers)",
-                                   "% ratio-defining parameters (layers)"};
-    std::vector<std::array<std::string, 3>> lines;
-    for (const auto& r : rows) {
-        lines.push_back({r.mode,
-                         proportion(r.parameters, total_parameters(), r.layers, total_layers()),
-                         proportion(r.ratio_defining_parameters, ratio_defining_parameters(),
-                                    r.ratio_defining_layers, ratio_defining_layers())});
+    // NNCF counts a layer towards the ratio only when its precision was a free choice.
+    std::vector<vllm_log::WeightGroup> groups;
+    for (const BitwidthRow& r : rows) {
+        groups.push_back({r.bits, r.ratio_defining_parameters, static_cast<int>(r.ratio_defining_layers), true});
+        groups.push_back({r.bits, r.parameters - r.ratio_defining_parameters,
+                          static_cast<int>(r.layers - r.ratio_defining_layers), false});
     }
-    size_t width[3];
-    for (size_t c = 0; c < 3; ++c) {
-        width[c] = header[c].size();
-        for (const auto& l : lines) width[c] = std::max(width[c], l[c].size());
-    }
-    const auto format_line = [&](const std::string(&cells)[3]) {
-        return fmt::format("| {:<{}} | {:<{}} | {:<{}} |\n", cells[0], width[0], cells[1], width[1],
-                           cells[2], width[2]);
-    };
-    const std::string rule = fmt::format("+{:-<{}}+{:-<{}}+{:-<{}}+\n", "", width[0] + 2, "",
-                                         width[1] + 2, "", width[2] + 2);
-    std::string text =
-        "Statistics of the bitwidth distribution:\n" + rule + format_line(header) + rule;
-    for (const auto& l : lines) {
-        const std::string cells[3] = {l[0], l[1], l[2]};
-        text += format_line(cells);
-    }
-    return text + rule;
+    return vllm_log::nncf_bitwidth_table(groups);
 }
 
 // ---- the decorator ----------------------------------------------------------------------

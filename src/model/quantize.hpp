@@ -26,9 +26,6 @@ enum class WeightFormat { none, int8, int4 };
 // Throws ovllm::Error listing the accepted names.
 WeightFormat parse_weight_format(const std::string& name);
 const char* weight_format_name(WeightFormat format);  // "none", "int8", "int4"
-// vLLM-OpenVINO's switch: VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS=ON (or 1, true) asks for
-// int8 weights; unset or anything else gives `fallback`.
-WeightFormat weight_format_from_env(WeightFormat fallback = WeightFormat::none);
 
 inline constexpr size_t kInt4GroupSize = 128;
 
@@ -83,10 +80,7 @@ struct CompressionStatistics {
     int64_t total_layers() const;
     int64_t ratio_defining_parameters() const;
     int64_t ratio_defining_layers() const;
-    // "100% (22 / 22)": share of parameters, then layers over all layers.
-    static std::string proportion(int64_t parameters, int64_t total_parameters, int64_t layers,
-                                  int64_t total_layers);
-    // The whole table, one line per row, headed "Statistics of the bitwidth distribution:".
+    // NNCF's "Statistics of the bitwidth distribution" table (util/vllm_log.hpp).
     std::string table() const;
 };
 

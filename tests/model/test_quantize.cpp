@@ -217,22 +217,5 @@ TEST(Quantize, WeightFormatNames) {
     }
 }
 
-TEST(Quantize, VllmEnvironmentSwitch) {
-    ::unsetenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS");
-    EXPECT_EQ(weight_format_from_env(), WeightFormat::none);
-    EXPECT_EQ(weight_format_from_env(WeightFormat::int4), WeightFormat::int4);
-    ::setenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS", "ON", 1);
-    EXPECT_EQ(weight_format_from_env(), WeightFormat::int8);
-    ::setenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS", "off", 1);
-    EXPECT_EQ(weight_format_from_env(), WeightFormat::none);
-    ::unsetenv("VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS");
-}
-
-TEST(Quantize, ProportionFormat) {
-    EXPECT_EQ(CompressionStatistics::proportion(74, 74, 74, 74), "100% (74 / 74)");
-    EXPECT_EQ(CompressionStatistics::proportion(1, 3, 1, 3), "33% (1 / 3)");
-    EXPECT_EQ(CompressionStatistics::proportion(0, 0, 0, 0), "0% (0 / 0)");
-}
-
 }  // namespace
 }  // namespace ovllm::model
