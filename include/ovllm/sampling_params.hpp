@@ -34,6 +34,7 @@ struct SamplingParams {
     std::optional<int> logprobs;         // top-N logprobs per generated token (0 = chosen only)
     std::optional<int> prompt_logprobs;  // top-N per prompt token
     bool skip_special_tokens = true;
+    bool detokenize = true;  // false: token ids only, no text (stop strings then never match)
     bool spaces_between_special_tokens = true;
     std::map<int64_t, float> logit_bias;                   // token id -> added to its logit
     std::optional<std::vector<int64_t>> allowed_token_ids;  // all others masked

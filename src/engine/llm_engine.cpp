@@ -164,6 +164,8 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         throw_error("request {}: stop strings and bad words need a tokenizer, and {} has none",
                     request_id, config_.model);
     }
+    if (!params.detokenize && !params.stop.empty())
+        throw_error("request {}: stop strings need detokenize=true", request_id);
 
     auto request = std::make_unique<Request>();
     request->id = request_id;
@@ -189,7 +191,7 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         c.index = i;
         c.seq_id = next_seq_id_++;
         if (p.seed) c.rng = sampling::RngState::from_seed(*p.seed + static_cast<uint64_t>(i));
-        if (tokenizer_) {
+        if (tokenizer_ && p.detokenize) {
             c.detokenizer.emplace(*tokenizer_, p.skip_special_tokens);
             c.detokenizer->prime(std::span<const int64_t>(request->prompt_ids).subspan(context_start));
         }
@@ -290,9 +292,9 @@ void LLMEngine::sample_and_update(const sched::SchedulerOutput& scheduled,
                     sampler_rows_.size());
     }
     if (sampler_rows_.empty()) return;
-    // The sampler edits rows in place; the runner's buffer belongs to the runner.
-    logits_scratch_.assign(logits.data, logits.data + logits.rows * logits.vocab);
-    sampler_.sample(logits_scratch_, logits.vocab, sampler_rows_, sampler_output_);
+    // The sampler edits the runner's output rows in place; they are rewritten next run().
+    sampler_.sample(std::span<float>(logits.data, logits.rows * logits.vocab), logits.vocab,
+                    sampler_rows_, sampler_output_);
 
     sampled_pairs_.clear();
     for (size_t i = 0; i < sampled_refs_.size(); ++i) {

@@ -119,7 +119,6 @@ class LLMEngine {
 
     // Reused every step so the steady state does not allocate.
     runner::ModelInput model_input_;
-    std::vector<float> logits_scratch_;
     std::vector<sampling::SamplerRow> sampler_rows_;
     std::vector<SeqRef> sampled_refs_;
     sampling::SamplerOutput sampler_output_;

@@ -212,13 +212,13 @@ void ModelRunner::fill_inputs(const ModelInput& input) {
 LogitsView ModelRunner::run(const ModelInput& input) {
     fill_inputs(input);
     request_.infer();
-    const ov::Tensor logits = request_.get_tensor("logits");
+    ov::Tensor logits = request_.get_tensor("logits");
     const ov::Shape& shape = logits.get_shape();  // [S, 1, vocab]
     LogitsView view;
     view.vocab = shape.back();
     view.rows = shape.front();
     if (logits.get_element_type() == ov::element::f32) {
-        view.data = logits.data<const float>();
+        view.data = logits.data<float>();
         return view;
     }
     converted_logits_.resize(logits.get_size());

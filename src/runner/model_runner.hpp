@@ -29,11 +29,13 @@ struct ModelInput {
 };
 
 // rows = sampled sequences in input order; [rows, vocab] f32, valid until the next run().
+// The buffer is the runner's scratch output: the caller may edit it in place (the sampler
+// does), which saves a [rows, vocab] copy per step.
 struct LogitsView {
-    const float* data = nullptr;
+    float* data = nullptr;
     size_t rows = 0;
     size_t vocab = 0;
-    const float* row(size_t i) const { return data + i * vocab; }
+    float* row(size_t i) const { return data + i * vocab; }
 };
 
 struct RunnerOptions {
