@@ -3,6 +3,7 @@
 #include <openvino/runtime/core.hpp>
 
 #include "model/dummy_weights.hpp"
+#include "model/gguf_weights.hpp"
 #include "model/model_folder.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
@@ -71,7 +72,7 @@ LoadedModel load_model(const std::string& model, LoadFormat format) {
             throw_error("{}: no such model folder (a built-in config; use --load-format dummy)",
                         model);
         case ModelFormat::gguf:
-            throw_error("{}: GGUF files are not supported yet", location.path.string());
+            return load_gguf(location.path);
     }
     throw_error("{}: unknown model format", model);
 }
