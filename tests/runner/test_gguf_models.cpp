@@ -64,8 +64,8 @@ void compare(const std::string& name, const std::vector<int64_t>& prompt, double
 }
 
 // Measured max |diff| over the 16 steps: smollm2 0.218, qwen2.5-coder-0.5b 0.092,
-// gemma3-270m 0.098 (the
-// folders' bf16 rounding of the dequantized weights; logits reach ~20). Greedy ids equal.
+// gemma3-270m 0.098 (the folders' bf16 rounding of the dequantized weights; logits reach
+// ~20). Greedy ids equal.
 constexpr double kBf16RoundingTolerance = 0.5;
 
 TEST(GgufModels, SmolLM2MatchesConvertedFolder) {
