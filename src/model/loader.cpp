@@ -8,6 +8,7 @@
 #include "model/dummy_weights.hpp"
 #include "model/ir_cache.hpp"
 #include "model/ir_folder.hpp"
+#include "model/gguf_weights.hpp"
 #include "model/model_folder.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
@@ -97,7 +98,7 @@ LoadedModel load_model(const std::string& model, LoadFormat format, WeightFormat
             throw_error("{}: no such model folder (a built-in config; use --load-format dummy)",
                         model);
         case ModelFormat::gguf:
-            throw_error("{}: GGUF files are not supported yet", location.path.string());
+            return load_gguf(location.path);
     }
     throw_error("{}: unknown model format", model);
 }

@@ -14,9 +14,10 @@ namespace {
 
 // The one table of families: HF class name -> builder.
 constexpr std::pair<const char*, arch::Builder> kBuilders[] = {
-    {"GPT2LMHeadModel", arch::build_gpt2},       {"LlamaForCausalLM", arch::build_llama},
-    {"MistralForCausalLM", arch::build_mistral}, {"OPTForCausalLM", arch::build_opt},
-    {"Qwen2ForCausalLM", arch::build_qwen2},     {"Qwen3ForCausalLM", arch::build_qwen3},
+    {"GPT2LMHeadModel", arch::build_gpt2},   {"Gemma3ForCausalLM", arch::build_gemma3},
+    {"LlamaForCausalLM", arch::build_llama}, {"MistralForCausalLM", arch::build_mistral},
+    {"OPTForCausalLM", arch::build_opt},     {"Qwen2ForCausalLM", arch::build_qwen2},
+    {"Qwen3ForCausalLM", arch::build_qwen3},
 };
 
 }  // namespace

@@ -17,8 +17,9 @@ namespace {
 
 TEST(Registry, ListsTheSupportedFamilies) {
     EXPECT_EQ(model::supported_architectures(),
-              (std::vector<std::string>{"GPT2LMHeadModel", "LlamaForCausalLM", "MistralForCausalLM",
-                                        "OPTForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"}));
+              (std::vector<std::string>{"GPT2LMHeadModel", "Gemma3ForCausalLM", "LlamaForCausalLM",
+                                        "MistralForCausalLM", "OPTForCausalLM", "Qwen2ForCausalLM",
+                                        "Qwen3ForCausalLM"}));
 }
 
 TEST(Registry, UnknownArchitectureListsSupportedOnes) {

@@ -89,7 +89,7 @@ TEST_P(GoldenModelTest, RunnerPrefillDecodeAndGreedyMatch) {
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, GoldenModelTest,
                          ::testing::Values("llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3",
-                                           "opt", "gpt2", "mistral"),
+                                           "opt", "gpt2", "mistral", "gemma3"),
                          [](const auto& info) {
                              std::string name = info.param;
                              std::replace(name.begin(), name.end(), '-', '_');
@@ -104,7 +104,8 @@ namespace {
 
 // Default precisions (bf16 compute, u8 KV cache). Measured on an AVX-512 BF16 CPU, max |diff|
 // vs transformers' f32 logits over all decode steps (teacher-forced): llama 0.094, llama-bf16
-// 0.071, llama-rope3 0.038, qwen2 0.091, qwen3 0.035, opt 0.025, gpt2 0.029, mistral 0.089.
+// 0.071, llama-rope3 0.038, qwen2 0.091, qwen3 0.035, opt 0.025, gpt2 0.029, mistral 0.089,
+// gemma3 0.073.
 // kDefaultTolerance leaves ~1.6x headroom; argmax is checked only where the golden top-2
 // margin exceeds twice the tolerance.
 constexpr double kDefaultTolerance = 0.15;
@@ -146,7 +147,7 @@ TEST_P(DefaultPrecisionTest, LogitsCloseAndConfidentTokensEqual) {
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, DefaultPrecisionTest,
                          ::testing::Values("llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3",
-                                           "opt", "gpt2", "mistral"),
+                                           "opt", "gpt2", "mistral", "gemma3"),
                          [](const auto& info) {
                              std::string name = info.param;
                              std::replace(name.begin(), name.end(), '-', '_');

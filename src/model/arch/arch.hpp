@@ -17,6 +17,7 @@ std::shared_ptr<ov::Model> build_mistral(const ModelConfig& config, WeightSource
 std::shared_ptr<ov::Model> build_qwen2(const ModelConfig& config, WeightSource& weights);
 std::shared_ptr<ov::Model> build_qwen3(const ModelConfig& config, WeightSource& weights);
 std::shared_ptr<ov::Model> build_opt(const ModelConfig& config, WeightSource& weights);
+std::shared_ptr<ov::Model> build_gemma3(const ModelConfig& config, WeightSource& weights);
 std::shared_ptr<ov::Model> build_gpt2(const ModelConfig& config, WeightSource& weights);
 
 }  // namespace ovllm::model::arch

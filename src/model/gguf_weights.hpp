@@ -1,0 +1,50 @@
+#pragma once
+// Model config and weights from a GGUF file. Builders ask for HF tensor names
+// ("model.layers.3.self_attn.q_proj.weight"); the source maps them to the GGUF names
+// ("blk.3.attn_q.weight"), dequantizes to an owned f32 Constant, and undoes llama.cpp's
+// conversion changes (llama Q/K row permutation, gemma3 norms stored as 1 + w).
+// Architectures: llama, qwen2, gemma3. The tokenizer is not read from the file: give
+// `--tokenizer DIR` (an HF folder) for text, or use token ids.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "model/gguf.hpp"
+#include "model/loader.hpp"
+#include "model/model_config.hpp"
+#include "model/weights.hpp"
+
+namespace ovllm::model {
+
+// Throws ovllm::Error naming the file and key for an unknown general.architecture or a
+// missing required `<arch>.*` key.
+ModelConfig gguf_model_config(const GgufFile& file);
+
+// The GGUF name of an HF tensor name for `arch` ("llama", "qwen2", "gemma3"); nullopt when
+// the name has no GGUF counterpart.
+std::optional<std::string> gguf_tensor_name(const std::string& arch, const std::string& hf_name);
+
+class GgufWeights : public WeightSource {
+  public:
+    GgufWeights(std::shared_ptr<const GgufFile> file, const ModelConfig& config);
+
+    bool contains(const std::string& name) const override;
+    ov::Output<ov::Node> get(const std::string& name, const ov::Shape& expected_shape,
+                             WeightUse use) override;
+    std::string describe() const override;
+    // The quantization type holding most parameters ("Q4_1", "Q4_K", "F16", ...).
+    std::string main_type() const;
+
+  private:
+    std::shared_ptr<const GgufFile> file_;
+    std::string arch_;
+    int64_t heads_ = 0;
+    int64_t kv_heads_ = 0;
+};
+
+// Reads the file, its config and weights and builds the stateful model (load_model's GGUF
+// branch). weight_dtype is f32: every tensor is dequantized at load.
+LoadedModel load_gguf(const std::filesystem::path& path);
+
+}  // namespace ovllm::model

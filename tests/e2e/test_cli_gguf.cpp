@@ -1,0 +1,85 @@
+// The real `ovllm` binary on a GGUF file: `info` reads its metadata, and `generate
+// --prompt-ids` gives the same greedy ids as the HF folder converted from it.
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "test_paths.hpp"
+
+namespace ovllm::test {
+namespace {
+
+std::string run_stdout(const std::string& args, int& status) {
+    const std::string command = ovllm_binary().string() + " " + args + " 2>/dev/null";
+    std::string out;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return out;
+    std::array<char, 4096> buffer{};
+    while (fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+    status = pclose(pipe);
+    return out;
+}
+
+class CliGguf : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!std::filesystem::exists(gguf) || !std::filesystem::exists(folder)) {
+            GTEST_SKIP() << gguf << " not present";
+        }
+    }
+    const std::filesystem::path gguf = models_dir() / "smollm2-135m.gguf";
+    const std::filesystem::path folder = models_dir() / "smollm2-135m";
+};
+
+TEST_F(CliGguf, InfoReadsTheGgufMetadata) {
+    int status = -1;
+    const std::string out = run_stdout("info " + gguf.string(), status);
+    ASSERT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("architecture: LlamaForCausalLM"), std::string::npos) << out;
+    EXPECT_NE(out.find("layers: 30, heads: 9, kv_heads: 3, head_dim: 64"), std::string::npos)
+        << out;
+}
+
+TEST_F(CliGguf, GenerateMatchesTheConvertedFolder) {
+    // "The capital of France is"
+    const std::string args =
+        " --prompt-ids 504,3575,282,4649,314 --max-tokens 12 --dtype f32 --kv-cache-dtype f32";
+    int gguf_status = -1;
+    int folder_status = -1;
+    const std::string from_gguf =
+        run_stdout("generate --model " + gguf.string() + args, gguf_status);
+    const std::string from_folder =
+        run_stdout("generate --model " + folder.string() + args, folder_status);
+    ASSERT_EQ(gguf_status, 0) << from_gguf;
+    ASSERT_EQ(folder_status, 0) << from_folder;
+    EXPECT_FALSE(from_gguf.empty());
+    EXPECT_EQ(from_gguf, from_folder);
+}
+
+// Gemma 3 270M (fetched only on demand: `shared/models/fetch.sh --only gemma3`; skipped when
+// absent). The HF folder and the GGUF (text through --tokenizer, since the GGUF's own
+// tokenizer is not read) both continue with the reference text of shared/models/README.md.
+TEST(CliGemma3, RealModelContinuesWithTheReferenceText) {
+    const auto gguf = models_dir() / "gemma3-270m.gguf";
+    const auto folder = models_dir() / "gemma3-270m";
+    if (!std::filesystem::exists(gguf) || !std::filesystem::exists(folder / "config.json")) {
+        GTEST_SKIP() << folder << " not present";
+    }
+    const std::string args =
+        " --prompt 'The capital of France is' --max-tokens 12 --dtype f32 "
+        "--kv-cache-dtype f32";
+    for (const std::string& model :
+         {folder.string(), gguf.string() + " --tokenizer " + folder.string()}) {
+        int status = -1;
+        const std::string out = run_stdout("generate --model " + model + args, status);
+        ASSERT_EQ(status, 0) << out;
+        EXPECT_NE(out.find(" the capital of the country of France"), std::string::npos)
+            << model << ": " << out;
+    }
+}
+
+}  // namespace
+}  // namespace ovllm::test
