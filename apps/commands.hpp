@@ -14,5 +14,6 @@ Command add_info_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 Command add_detokenize_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
 
 }  // namespace ovllm::cli
