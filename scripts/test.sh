@@ -10,4 +10,8 @@ export OVLLM_MODELS_DIR=${OVLLM_MODELS_DIR:-$PWD/.models}
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 # SmolLM2-135M (llama) and Qwen2.5-Coder-0.5B (qwen2); idempotent, ~0.1 s once present.
 bash "$SHARED_DIR/models/fetch.sh" --only smollm2 qwen05 "$OVLLM_MODELS_DIR"
+# The official OpenAI Python client, for the serve suite's client test (test tooling only).
+if [[ ! -x .venv-tools/bin/python ]] || ! .venv-tools/bin/python -c 'import openai' 2>/dev/null; then
+    python3 -m venv .venv-tools && .venv-tools/bin/pip install -q openai==1.109.1
+fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"

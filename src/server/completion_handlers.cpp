@@ -330,16 +330,26 @@ void respond(ServerContext& context, Job job, httplib::Response& response) {
     }
 }
 
+// The request body with the server's default sampling fields filled where it has none.
+json with_defaults(const ServerContext& context, json body) {
+    for (const auto& [key, value] : context.options.default_sampling_params.items()) {
+        if (!body.contains(key) || body.at(key).is_null()) body[key] = value;
+    }
+    return body;
+}
+
 }  // namespace
 
 void handle_completions(ServerContext& context, const httplib::Request& request,
                         httplib::Response& response) {
-    respond(context, completion_job(context, parse_json_body(request.body)), response);
+    respond(context, completion_job(context, with_defaults(context, parse_json_body(request.body))),
+            response);
 }
 
 void handle_chat_completions(ServerContext& context, const httplib::Request& request,
                              httplib::Response& response) {
-    respond(context, chat_job(context, parse_json_body(request.body)), response);
+    respond(context, chat_job(context, with_defaults(context, parse_json_body(request.body))),
+            response);
 }
 
 }  // namespace ovllm::server

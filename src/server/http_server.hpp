@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "server/engine_client.hpp"
 #include "server/metrics.hpp"
 
@@ -19,6 +21,9 @@ struct ServerOptions {
     int max_waiting = 0;  // 503 when this many requests already wait; 0 = no limit
     bool disable_log_requests = false;
     std::string chat_template;  // template text overriding the model's; empty = model's
+    // Request fields (temperature, top_p, top_k, repetition_penalty, max_tokens, ...) used
+    // when a request leaves them out: the model's generation_config.json defaults.
+    nlohmann::json default_sampling_params = nlohmann::json::object();
     int http_threads = 1024;    // handler threads; each open stream holds one
     size_t max_body_bytes = 64u << 20;
 };

@@ -1,0 +1,153 @@
+"""The official `openai` Python client against a real `ovllm serve` (SmolLM2-135M, f32).
+
+Starts the server on a free loopback port, runs every check, stops the server and exits
+non-zero when a check failed. Test tooling only: the server itself never runs Python.
+Environment: OVLLM_BINARY (the ovllm program), OVLLM_MODELS_DIR (folder with smollm2-135m).
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import openai
+
+API_KEY = "client-test-key"
+MODEL = "smollm2"
+PROMPT = "The capital of France is"
+FAILURES = []
+
+
+def check(condition, what):
+    if not condition:
+        FAILURES.append(what)
+        print(f"FAIL: {what}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port):
+    binary = os.environ.get("OVLLM_BINARY", "build/ovllm")
+    model = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), "smollm2-135m")
+    command = [binary, "serve", model, "--port", str(port), "--api-key", API_KEY,
+               "--served-model-name", MODEL, "--dtype", "f32", "--kv-cache-dtype", "f32",
+               "--kv-cache-space", "0.5", "--max-model-len", "2048", "--disable-log-requests"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if server.poll() is not None:
+            sys.exit("ovllm serve exited: " + server.stderr.read().decode(errors="replace"))
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("ovllm serve did not become healthy")
+
+
+def test_completions(client):
+    whole = client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=16, temperature=0)
+    text = whole.choices[0].text
+    check(len(text) > 0, "completion has text")
+    check(whole.choices[0].finish_reason == "length", "completion finish_reason length")
+    check(whole.usage.completion_tokens == 16, "completion usage counts 16 tokens")
+
+    chunks = list(client.completions.create(
+        model=MODEL, prompt=PROMPT, max_tokens=16, temperature=0, stream=True,
+        stream_options={"include_usage": True}))
+    streamed = "".join(c.choices[0].text for c in chunks if c.choices)
+    check(streamed == text, "streamed completion equals the whole one")
+    check(chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 16,
+          "include_usage adds a final usage chunk")
+
+    two = client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=8, n=2,
+                                    temperature=1.0, seed=7)
+    check(sorted(c.index for c in two.choices) == [0, 1], "n=2 gives choices 0 and 1")
+    again = client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=8, n=2,
+                                      temperature=1.0, seed=7)
+    check([c.text for c in two.choices] == [c.text for c in again.choices],
+          "the same seed gives the same samples")
+
+    stop = text[len(text) // 2:len(text) // 2 + 3]
+    stopped = client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=16,
+                                        temperature=0, stop=[stop])
+    check(stopped.choices[0].text == text[:text.find(stop)], "stop string cuts the output")
+    check(stopped.choices[0].finish_reason == "stop", "stop gives finish_reason stop")
+
+    with_logprobs = client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=4,
+                                              temperature=0, logprobs=2)
+    lp = with_logprobs.choices[0].logprobs
+    check(len(lp.tokens) == 4 and len(lp.token_logprobs) == 4, "logprobs for 4 tokens")
+    check(all(v <= 0 for v in lp.token_logprobs), "logprobs are <= 0")
+    check("".join(lp.tokens) == with_logprobs.choices[0].text, "logprob tokens spell the text")
+
+
+def test_chat(client):
+    messages = [{"role": "user", "content": "Name a color."}]
+    whole = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=12,
+                                           temperature=0, logprobs=True, top_logprobs=2)
+    content = whole.choices[0].message.content
+    check(whole.choices[0].message.role == "assistant", "chat role is assistant")
+    check(bool(content), "chat has content")
+    check(len(whole.choices[0].logprobs.content) == whole.usage.completion_tokens,
+          "chat logprobs per token")
+    chunks = list(client.chat.completions.create(model=MODEL, messages=messages, max_tokens=12,
+                                                 temperature=0, stream=True))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check(streamed == content, "streamed chat equals the whole one")
+
+
+def test_errors(client, port):
+    try:
+        client.completions.create(model="no-such-model", prompt="hi", max_tokens=2)
+        check(False, "unknown model raises")
+    except openai.NotFoundError as error:
+        check(error.status_code == 404, "unknown model is 404")
+        check("does not exist" in error.message, "unknown model message")
+    try:
+        client.completions.create(model=MODEL, prompt=" hello" * 2100, max_tokens=10)
+        check(False, "over-long prompt raises")
+    except openai.BadRequestError as error:
+        check(error.status_code == 400, "over-long prompt is 400")
+        check("maximum context length is 2048 tokens" in error.message, "context length message")
+    bad = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="wrong", max_retries=0)
+    try:
+        bad.models.list()
+        check(False, "a wrong key raises")
+    except openai.AuthenticationError as error:
+        check(error.status_code == 401, "a wrong key is 401")
+    try:
+        client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=4, temperature=-1)
+        check(False, "negative temperature raises")
+    except openai.BadRequestError as error:
+        check(error.status_code == 400, "negative temperature is 400")
+
+
+def main():
+    port = free_port()
+    server = start_server(port)
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=API_KEY,
+                               max_retries=0, timeout=120)
+        models = client.models.list()
+        check([m.id for m in models.data] == [MODEL], "models lists the served name")
+        test_completions(client)
+        test_chat(client)
+        test_errors(client, port)
+    finally:
+        server.terminate()
+        code = server.wait(timeout=60)
+        check(code == 0, f"ovllm serve exits cleanly on SIGTERM (got {code})")
+    print(f"{len(FAILURES)} failure(s)")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
