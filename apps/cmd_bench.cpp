@@ -15,6 +15,7 @@
 #include "bench/bench_options.hpp"
 #include "bench/dataset.hpp"
 #include "bench/report.hpp"
+#include "bench_serve_command.hpp"
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
 #include "util/cli_flags.hpp"
@@ -194,11 +195,14 @@ Command add_bench_command(CLI::App& app) {
     config::add_bool_flag(*lat, "disable-detokenize", latency->disable_detokenize,
                           "keep outputs as token ids (no detokenizer time)");
 
-    return [tp, lat, throughput, latency]() -> int {
+    const Command serve = add_bench_serve_subcommand(*bench);
+    CLI::App* serve_app = bench->get_subcommand("serve");
+
+    return [tp, lat, serve_app, throughput, latency, serve]() -> int {
         if (tp->parsed()) return run_throughput(*throughput);
         if (lat->parsed()) return run_latency(*latency);
-        // Subcommands attached later (serve) run from their own callbacks.
-        return 0;
+        if (serve_app->parsed()) return serve();
+        return 1;
     };
 }
 
