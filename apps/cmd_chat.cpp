@@ -30,16 +30,19 @@ struct ChatOptions {
 // Fills the sampling fields the user left unset from generation_config.json; greedy when
 // the model names no temperature.
 void apply_generation_defaults(ChatOptions& o) {
-    const tokenizer::GenerationDefaults defaults = tokenizer::load_generation_defaults(o.engine.model);
+    const tokenizer::GenerationDefaults defaults =
+        tokenizer::load_generation_defaults(o.engine.model);
     if (o.temperature->count() == 0)
         o.sampling.temperature = defaults.temperature ? float(*defaults.temperature) : 0.0f;
     if (o.top_p->count() == 0 && defaults.top_p) o.sampling.top_p = float(*defaults.top_p);
     if (o.top_k->count() == 0 && defaults.top_k) o.sampling.top_k = int(*defaults.top_k);
-    if (defaults.repetition_penalty) o.sampling.repetition_penalty = float(*defaults.repetition_penalty);
+    if (defaults.repetition_penalty)
+        o.sampling.repetition_penalty = float(*defaults.repetition_penalty);
 }
 
 int run_chat(ChatOptions& o) {
-    config::log_notes(config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
+    config::log_notes(
+        config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
     apply_generation_defaults(o);
     o.sampling.max_tokens = o.max_tokens;
     o.sampling.output_kind = OutputKind::delta;
@@ -79,7 +82,8 @@ Command add_chat_command(CLI::App& app) {
     config::add_engine_flags(*cmd, o->engine, o->tracker);
     config::add_value_flag(*cmd, "system-prompt", o->system_prompt, "A system message first");
     config::add_value_flag(*cmd, "max-tokens", o->max_tokens, "Longest reply in tokens");
-    o->temperature = config::add_value_flag(*cmd, "temperature", o->sampling.temperature, "0 = greedy");
+    o->temperature =
+        config::add_value_flag(*cmd, "temperature", o->sampling.temperature, "0 = greedy");
     o->top_p = config::add_value_flag(*cmd, "top-p", o->sampling.top_p, "Nucleus mass in (0, 1]");
     o->top_k = config::add_value_flag(*cmd, "top-k", o->sampling.top_k, "Keep the k most likely");
     return [o] { return run_chat(*o); };

@@ -81,7 +81,8 @@ void read_prompt_file(const std::string& path, PromptBatch& batch) {
         else if (record.contains("prompt") && record.at("prompt").is_string())
             batch.texts.push_back(record.at("prompt").get<std::string>());
         else
-            throw_error("{}:{}: expected a \"prompt\" string or \"prompt_token_ids\"", path, number);
+            throw_error("{}:{}: expected a \"prompt\" string or \"prompt_token_ids\"", path,
+                        number);
     }
     if (!batch.texts.empty() && !batch.token_ids.empty())
         throw_error("{}: mixes text prompts and token-id prompts", path);
@@ -108,7 +109,8 @@ nlohmann::json to_json(const RequestOutput& out) {
 }
 
 int run_generate(GenerateOptions& o) {
-    config::log_notes(config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
+    config::log_notes(
+        config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
     o.sampling.max_tokens = o.max_tokens;
     PromptBatch batch;
     batch.texts = o.prompts;
@@ -122,9 +124,8 @@ int run_generate(GenerateOptions& o) {
 
     LLM llm(o.engine);
     const bool ids_only = !batch.token_ids.empty();
-    const std::vector<RequestOutput> outputs = ids_only
-                                                   ? llm.generate(batch.token_ids, o.sampling)
-                                                   : llm.generate(batch.texts, o.sampling);
+    const std::vector<RequestOutput> outputs = ids_only ? llm.generate(batch.token_ids, o.sampling)
+                                                        : llm.generate(batch.texts, o.sampling);
     for (const RequestOutput& out : outputs) {
         for (const CompletionOutput& c : out.outputs) {
             if (ids_only)

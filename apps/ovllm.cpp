@@ -18,14 +18,10 @@ int main(int argc, char** argv) {
 
     using Adder = ovllm::cli::Command (*)(CLI::App&);
     const std::vector<Adder> adders = {
-        ovllm::cli::add_info_command,
-        ovllm::cli::add_generate_command,
-        ovllm::cli::add_tokenize_command,
-        ovllm::cli::add_detokenize_command,
-        ovllm::cli::add_chat_command,
-        ovllm::cli::add_convert_command,
-        ovllm::cli::add_bench_command,
-        ovllm::cli::add_serve_command,
+        ovllm::cli::add_info_command,     ovllm::cli::add_generate_command,
+        ovllm::cli::add_tokenize_command, ovllm::cli::add_detokenize_command,
+        ovllm::cli::add_chat_command,     ovllm::cli::add_convert_command,
+        ovllm::cli::add_bench_command,    ovllm::cli::add_serve_command,
     };
     std::vector<ovllm::cli::Command> commands;
     for (const Adder add : adders) commands.push_back(add(app));

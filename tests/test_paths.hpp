@@ -13,12 +13,22 @@ inline std::filesystem::path env_or(const char* name, const char* fallback) {
 }
 
 // ../shared beside the checkout: golden data and the model kit.
-inline std::filesystem::path shared_dir() { return env_or("OVLLM_SHARED_DIR", OVLLM_SHARED_DIR); }
-inline std::filesystem::path golden_dir() { return shared_dir() / "golden"; }
+inline std::filesystem::path shared_dir() {
+    return env_or("OVLLM_SHARED_DIR", OVLLM_SHARED_DIR);
+}
+inline std::filesystem::path golden_dir() {
+    return shared_dir() / "golden";
+}
 // HF folders written by shared/models/fetch.sh (scripts/test.sh fills it).
-inline std::filesystem::path models_dir() { return env_or("OVLLM_MODELS_DIR", OVLLM_MODELS_DIR); }
-inline std::filesystem::path source_dir() { return OVLLM_SOURCE_DIR; }
+inline std::filesystem::path models_dir() {
+    return env_or("OVLLM_MODELS_DIR", OVLLM_MODELS_DIR);
+}
+inline std::filesystem::path source_dir() {
+    return OVLLM_SOURCE_DIR;
+}
 // The real `ovllm` binary, for end-to-end tests.
-inline std::filesystem::path ovllm_binary() { return env_or("OVLLM_BINARY", OVLLM_BINARY); }
+inline std::filesystem::path ovllm_binary() {
+    return env_or("OVLLM_BINARY", OVLLM_BINARY);
+}
 
 }  // namespace ovllm::test

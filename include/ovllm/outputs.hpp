@@ -21,9 +21,9 @@ struct PositionLogprobs {
 };
 
 struct CompletionOutput {
-    int index = 0;                      // 0..n-1
-    std::string text;                   // cumulative or delta, per SamplingParams::output_kind
-    std::vector<int64_t> token_ids;     // likewise
+    int index = 0;                           // 0..n-1
+    std::string text;                        // cumulative or delta, per SamplingParams::output_kind
+    std::vector<int64_t> token_ids;          // likewise
     std::vector<PositionLogprobs> logprobs;  // empty unless asked for
     double cumulative_logprob = 0.0;
     std::optional<std::string> finish_reason;  // "stop", "length", "abort"; nullopt while running

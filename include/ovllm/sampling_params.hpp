@@ -36,7 +36,7 @@ struct SamplingParams {
     bool skip_special_tokens = true;
     bool detokenize = true;  // false: token ids only, no text (stop strings then never match)
     bool spaces_between_special_tokens = true;
-    std::map<int64_t, float> logit_bias;                   // token id -> added to its logit
+    std::map<int64_t, float> logit_bias;                    // token id -> added to its logit
     std::optional<std::vector<int64_t>> allowed_token_ids;  // all others masked
     std::vector<std::string> bad_words;                     // token sequences never completed
     OutputKind output_kind = OutputKind::cumulative;

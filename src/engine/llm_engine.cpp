@@ -25,7 +25,8 @@ constexpr size_t kDetokenizerContextIds = 4;
 std::unique_ptr<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    if (path.empty() || !fs::is_directory(path, ec) || !fs::exists(fs::path(path) / "tokenizer.json"))
+    if (path.empty() || !fs::is_directory(path, ec) ||
+        !fs::exists(fs::path(path) / "tokenizer.json"))
         return nullptr;
     return std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_folder(path));
 }
@@ -54,14 +55,17 @@ std::vector<int64_t> stop_ids(const std::string& model_path, const model::ModelC
                               const tokenizer::Tokenizer* tok) {
     std::error_code ec;
     if (!std::filesystem::is_directory(model_path, ec)) return config.eos_token_ids;
-    const tokenizer::GenerationDefaults defaults = tokenizer::load_generation_defaults(model_path, tok);
+    const tokenizer::GenerationDefaults defaults =
+        tokenizer::load_generation_defaults(model_path, tok);
     return {defaults.eos_token_ids.begin(), defaults.eos_token_ids.end()};
 }
 
 }  // namespace
 
 LLMEngine::LLMEngine(EngineConfig config)
-    : config_(std::move(config)), sampler_(config_.seed), start_time_(std::chrono::steady_clock::now()) {
+    : config_(std::move(config)),
+      sampler_(config_.seed),
+      start_time_(std::chrono::steady_clock::now()) {
     model::LoadedModel loaded = model::load_model(
         config_.model, model::parse_load_format(config_.load_format), weight_format(config_));
     model_config_ = loaded.config;
@@ -90,16 +94,18 @@ LLMEngine::LLMEngine(EngineConfig config)
     sched_config.block_size = runner_->block_size();
     sched_config.num_blocks = static_cast<int>(runner_->num_blocks());
     sched_config.max_num_seqs = config_.max_num_seqs;
-    sched_config.max_num_batched_tokens = config_.max_num_batched_tokens > 0
-                                              ? config_.max_num_batched_tokens
-                                              : std::max(8192, config_.enable_chunked_prefill ? 0 : max_model_len_);
+    sched_config.max_num_batched_tokens =
+        config_.max_num_batched_tokens > 0
+            ? config_.max_num_batched_tokens
+            : std::max(8192, config_.enable_chunked_prefill ? 0 : max_model_len_);
     sched_config.max_model_len = max_model_len_;
     sched_config.enable_prefix_caching = config_.enable_prefix_caching;
     sched_config.enable_chunked_prefill = config_.enable_chunked_prefill;
     const sched::KVCapacity capacity = sched::kv_capacity(sched_config);
     if (capacity.blocks_needed > capacity.blocks_available) {
         const double needed_gb = double(capacity.blocks_needed) *
-                                 double(runner_->kv_layout().bytes_per_block) / double(size_t{1} << 30);
+                                 double(runner_->kv_layout().bytes_per_block) /
+                                 double(size_t{1} << 30);
         throw_error(
             "KV cache space {} GB holds {} blocks of {} tokens, but one sequence of max_model_len "
             "{} needs {} blocks ({:.3f} GB); raise VLLM_OPENVINO_KVCACHE_SPACE / --kv-cache-space "
@@ -150,7 +156,8 @@ void LLMEngine::check_lengths(const std::string& request_id, size_t prompt_len,
 
 void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
                             SamplingParams params) {
-    if (requests_.contains(request_id)) throw_error("request {}: the id is already in use", request_id);
+    if (requests_.contains(request_id))
+        throw_error("request {}: the id is already in use", request_id);
     params.validate();
     sampling::validate_for_vocab(params, static_cast<size_t>(model_config_.vocab_size));
     tokenize_prompt(prompt);
@@ -193,7 +200,8 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         if (p.seed) c.rng = sampling::RngState::from_seed(*p.seed + static_cast<uint64_t>(i));
         if (tokenizer_ && p.detokenize) {
             c.detokenizer.emplace(*tokenizer_, p.skip_special_tokens);
-            c.detokenizer->prime(std::span<const int64_t>(request->prompt_ids).subspan(context_start));
+            c.detokenizer->prime(
+                std::span<const int64_t>(request->prompt_ids).subspan(context_start));
         }
         sched::SequenceSpec spec;
         spec.seq_id = c.seq_id;
@@ -339,7 +347,8 @@ void LLMEngine::append_token(Request& request, Completion& c, const sampling::Sa
     // A completion that ends on EOS or a stop token does not show that token's text,
     // unless include_stop_str_in_output asks for stop tokens.
     const bool ended_on_token = status.reason == sampling::FinishReason::stop;
-    const bool show_token = !ended_on_token || (status.stop_token && request.params.include_stop_str_in_output);
+    const bool show_token =
+        !ended_on_token || (status.stop_token && request.params.include_stop_str_in_output);
     if (c.detokenizer && show_token) {
         const std::string delta = c.detokenizer->step(token);
         c.text += delta;
@@ -350,7 +359,8 @@ void LLMEngine::append_token(Request& request, Completion& c, const sampling::Sa
     }
     if (!status.finished()) return;
     if (status.stop_token) c.stop_reason_token = status.stop_token;
-    if (status.stop_string >= 0) c.stop_reason_text = request.params.stop[static_cast<size_t>(status.stop_string)];
+    if (status.stop_string >= 0)
+        c.stop_reason_text = request.params.stop[static_cast<size_t>(status.stop_string)];
     finish_completion(c, std::string(sampling::to_string(status.reason)));
 }
 
@@ -374,7 +384,8 @@ std::optional<RequestOutput> LLMEngine::make_output(Request& request) {
     for (Completion& c : request.completions) {
         const size_t releasable =
             std::max(c.emitted_bytes, request.stop_checker->emittable_bytes(c.text, c.finished()));
-        const bool has_new = c.output_ids.size() > c.emitted_ids || (c.finished() && !c.finish_reported);
+        const bool has_new =
+            c.output_ids.size() > c.emitted_ids || (c.finished() && !c.finish_reported);
         if (kind == OutputKind::delta && !has_new) continue;
         CompletionOutput co;
         co.index = c.index;
@@ -386,8 +397,10 @@ std::optional<RequestOutput> LLMEngine::make_output(Request& request) {
         const size_t first_byte = kind == OutputKind::delta ? c.emitted_bytes : 0;
         const size_t first_logprob = kind == OutputKind::delta ? c.emitted_logprobs : 0;
         co.text = c.text.substr(first_byte, releasable - first_byte);
-        co.token_ids.assign(c.output_ids.begin() + static_cast<std::ptrdiff_t>(first_id), c.output_ids.end());
-        co.logprobs.assign(c.logprobs.begin() + static_cast<std::ptrdiff_t>(first_logprob), c.logprobs.end());
+        co.token_ids.assign(c.output_ids.begin() + static_cast<std::ptrdiff_t>(first_id),
+                            c.output_ids.end());
+        co.logprobs.assign(c.logprobs.begin() + static_cast<std::ptrdiff_t>(first_logprob),
+                           c.logprobs.end());
         c.emitted_ids = c.output_ids.size();
         c.emitted_bytes = releasable;
         c.emitted_logprobs = c.logprobs.size();
@@ -403,7 +416,8 @@ std::vector<RequestOutput> LLMEngine::collect_outputs() {
     for (auto& [id, request] : requests_) {
         if (!request->changed) continue;
         request->changed = false;
-        if (std::optional<RequestOutput> out = make_output(*request)) outputs.push_back(std::move(*out));
+        if (std::optional<RequestOutput> out = make_output(*request))
+            outputs.push_back(std::move(*out));
         if (request->finished()) done.push_back(id);
     }
     for (const std::string& id : done) requests_.erase(id);

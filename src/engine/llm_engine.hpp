@@ -90,7 +90,8 @@ class LLMEngine {
     void sample_and_update(const sched::SchedulerOutput& scheduled,
                            const runner::LogitsView& logits);
     void append_token(Request& request, Completion& completion,
-                      const sampling::SampledToken& sampled, std::span<const sampling::LogprobEntry> top);
+                      const sampling::SampledToken& sampled,
+                      std::span<const sampling::LogprobEntry> top);
     void finish_completion(Completion& completion, std::string reason);
     std::optional<RequestOutput> make_output(Request& request);
     std::vector<RequestOutput> collect_outputs();

@@ -39,10 +39,10 @@ struct Completion {
 
 struct Request {
     std::string id;
-    std::string prompt;                 // the text, when the request came as text
-    std::vector<int64_t> prompt_ids;    // [prompt tokens]
+    std::string prompt;               // the text, when the request came as text
+    std::vector<int64_t> prompt_ids;  // [prompt tokens]
     SamplingParams params;
-    std::vector<std::vector<int64_t>> bad_words_ids;  // params.bad_words, tokenized once
+    std::vector<std::vector<int64_t>> bad_words_ids;      // params.bad_words, tokenized once
     std::unique_ptr<sampling::StopChecker> stop_checker;  // refers to `params`
     std::vector<Completion> completions;                  // [n]
     RequestMetrics metrics;

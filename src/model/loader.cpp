@@ -6,9 +6,9 @@
 #include <openvino/runtime/core.hpp>
 
 #include "model/dummy_weights.hpp"
+#include "model/gguf_weights.hpp"
 #include "model/ir_cache.hpp"
 #include "model/ir_folder.hpp"
-#include "model/gguf_weights.hpp"
 #include "model/model_folder.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"

@@ -21,8 +21,8 @@
 #include <openvino/op/transpose.hpp>
 
 #include "util/error.hpp"
-#include "util/vllm_log.hpp"
 #include "util/log.hpp"
+#include "util/vllm_log.hpp"
 
 namespace ovllm::model {
 namespace {
@@ -233,7 +233,6 @@ const char* weight_format_name(WeightFormat format) {
     return "none";
 }
 
-
 QuantizedMatrix quantize_matrix(const MatrixView& source, int bits, size_t group_size) {
     if (bits != 8 && bits != 4) throw_error("quantize: {} bits is not 8 or 4", bits);
     if (source.type != ov::element::f32 && source.type != ov::element::f16 &&
@@ -321,7 +320,8 @@ std::string CompressionStatistics::table() const {
     // NNCF counts a layer towards the ratio only when its precision was a free choice.
     std::vector<vllm_log::WeightGroup> groups;
     for (const BitwidthRow& r : rows) {
-        groups.push_back({r.bits, r.ratio_defining_parameters, static_cast<int>(r.ratio_defining_layers), true});
+        groups.push_back(
+            {r.bits, r.ratio_defining_parameters, static_cast<int>(r.ratio_defining_layers), true});
         groups.push_back({r.bits, r.parameters - r.ratio_defining_parameters,
                           static_cast<int>(r.layers - r.ratio_defining_layers), false});
     }

@@ -24,7 +24,7 @@ struct ServerOptions {
     // Request fields (temperature, top_p, top_k, repetition_penalty, max_tokens, ...) used
     // when a request leaves them out: the model's generation_config.json defaults.
     nlohmann::json default_sampling_params = nlohmann::json::object();
-    int http_threads = 1024;    // handler threads; each open stream holds one
+    int http_threads = 1024;  // handler threads; each open stream holds one
     size_t max_body_bytes = 64u << 20;
 };
 

@@ -12,11 +12,11 @@ namespace {
 
 // vLLM prints the level in upper case and WARNING in full.
 class UpperLevelFlag : public spdlog::custom_flag_formatter {
-public:
+  public:
     void format(const spdlog::details::log_msg& msg, const std::tm&,
                 spdlog::memory_buf_t& dest) override {
-        static constexpr const char* kNames[] = {"TRACE",   "DEBUG",    "INFO", "WARNING",
-                                                 "ERROR",   "CRITICAL", "OFF"};
+        static constexpr const char* kNames[] = {"TRACE", "DEBUG",    "INFO", "WARNING",
+                                                 "ERROR", "CRITICAL", "OFF"};
         const std::string_view name = kNames[static_cast<int>(msg.level)];
         dest.append(name.data(), name.data() + name.size());
     }

@@ -12,7 +12,9 @@
 
 namespace ovllm::test {
 
-inline std::string smollm2_dir() { return (models_dir() / "smollm2-135m").string(); }
+inline std::string smollm2_dir() {
+    return (models_dir() / "smollm2-135m").string();
+}
 
 // f32 inference and f32 KV: batched and single runs must then agree token for token.
 inline EngineConfig exact_config(double kv_space_gb = 0.25) {

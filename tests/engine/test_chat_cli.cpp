@@ -11,12 +11,14 @@ namespace ovllm::test {
 namespace {
 
 TEST(ChatCli, RepliesMatchTheOfflineApiAndKeepHistory) {
-    const std::filesystem::path input = std::filesystem::temp_directory_path() / "ovllm_chat_input.txt";
+    const std::filesystem::path input =
+        std::filesystem::temp_directory_path() / "ovllm_chat_input.txt";
     std::ofstream(input) << "What is the capital of France?\nAnd of Italy?\n/exit\n";
-    const CommandResult run = run_ovllm(
-        "chat --model " + smollm2_dir() +
-        " --dtype f32 --kv-cache-dtype f32 --kv-cache-space 0.25 --max-model-len 1024"
-        " --max-tokens 12 --temperature 0 < " + input.string());
+    const CommandResult run =
+        run_ovllm("chat --model " + smollm2_dir() +
+                  " --dtype f32 --kv-cache-dtype f32 --kv-cache-space 0.25 --max-model-len 1024"
+                  " --max-tokens 12 --temperature 0 < " +
+                  input.string());
     ASSERT_EQ(run.status, 0) << run.out;
 
     LLM llm(exact_config());

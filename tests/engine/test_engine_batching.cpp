@@ -111,7 +111,8 @@ TEST(EngineBatching, AbortFreesEveryBlock) {
         engine.add_request("r" + std::to_string(i), {prompts[i], {}}, greedy(64));
     for (int step = 0; step < 3; ++step) engine.step();
     EXPECT_LT(engine.stats().num_free_blocks, engine.stats().num_blocks);
-    for (size_t i = 0; i < prompts.size(); i += 2) EXPECT_TRUE(engine.abort_request("r" + std::to_string(i)));
+    for (size_t i = 0; i < prompts.size(); i += 2)
+        EXPECT_TRUE(engine.abort_request("r" + std::to_string(i)));
     EXPECT_FALSE(engine.abort_request("r0")) << "already aborted";
     while (engine.has_unfinished_requests()) engine.step();
     expect_all_blocks_free(engine);

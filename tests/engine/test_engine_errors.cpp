@@ -32,18 +32,28 @@ std::unique_ptr<engine::LLMEngine> EngineErrors::engine_;
 
 TEST_F(EngineErrors, PromptLongerThanMaxModelLen) {
     std::vector<int64_t> ids(200, 42);
-    expect_error([&] { engine_->add_request("long", {{}, ids}, greedy(4)); },
-                 "the prompt is 200 tokens long, but the maximum model length is 128");
+    expect_error(
+        [&] {
+            engine_->add_request("long", {{}, ids}, greedy(4));
+        },
+        "the prompt is 200 tokens long, but the maximum model length is 128");
 }
 
 TEST_F(EngineErrors, MaxTokensThatCannotFit) {
     std::vector<int64_t> ids(100, 42);
-    expect_error([&] { engine_->add_request("fit", {{}, ids}, greedy(40)); },
-                 "lower max_tokens to at most 28");
+    expect_error(
+        [&] {
+            engine_->add_request("fit", {{}, ids}, greedy(40));
+        },
+        "lower max_tokens to at most 28");
 }
 
 TEST_F(EngineErrors, EmptyPrompt) {
-    expect_error([&] { engine_->add_request("empty", {"", {}}, greedy(4)); }, "the prompt is empty");
+    expect_error(
+        [&] {
+            engine_->add_request("empty", {"", {}}, greedy(4));
+        },
+        "the prompt is empty");
 }
 
 TEST_F(EngineErrors, BadSamplingParams) {
