@@ -293,6 +293,10 @@ LayerNormWeights load_layer_norm(WeightSource& weights, const std::string& prefi
             load_vector(weights, prefix + ".bias", size)};
 }
 
+Out layer_norm(const Out& x, const LayerNormWeights& norm, double eps) {
+    return layer_norm(x, norm.weight, norm.bias, eps);
+}
+
 Out attention(const QkvProjections& qkv, const AttentionSpec& spec, GraphContext& ctx) {
     if (spec.kv_heads <= 0 || spec.heads % spec.kv_heads != 0) {
         throw_error("num_attention_heads {} is not a multiple of num_key_value_heads {}",

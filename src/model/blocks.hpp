@@ -85,6 +85,7 @@ struct LayerNormWeights {
     Out bias;
 };
 LayerNormWeights load_layer_norm(WeightSource& weights, const std::string& prefix, int64_t size);
+Out layer_norm(const Out& x, const LayerNormWeights& norm, double eps);
 
 // One layer's attention after the q/k/v projections.
 struct AttentionSpec {

@@ -1,7 +1,7 @@
 // GPT-2 (GPT2LMHeadModel): pre-LayerNorm decoder, learned absolute positions, Conv1D weights
 // stored [in, out], one fused c_attn projection giving q | k | v, gelu_new MLP, tied lm_head.
 #include "model/arch/arch.hpp"
-#include "model/blocks.hpp"
+#include "model/decoder.hpp"
 
 namespace ovllm::model::arch {
 namespace {
@@ -32,10 +32,6 @@ LayerWeights load_layer(WeightSource& w, const std::string& root, const ModelCon
     return l;
 }
 
-Out norm(const Out& x, const LayerNormWeights& n, double eps) {
-    return layer_norm(x, n.weight, n.bias, eps);
-}
-
 }  // namespace
 
 std::shared_ptr<ov::Model> build_gpt2(const ModelConfig& c, WeightSource& w) {
@@ -56,19 +52,13 @@ std::shared_ptr<ov::Model> build_gpt2(const ModelConfig& c, WeightSource& w) {
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
         const LayerWeights l = load_layer(w, root, c, i);
         const std::vector<Out> qkv =
-            split_last_axis(linear(norm(x, l.attn_norm, c.norm_eps), l.qkv),
+            split_last_axis(linear(layer_norm(x, l.attn_norm, c.norm_eps), l.qkv),
                             {c.hidden_size, c.hidden_size, c.hidden_size});
-        AttentionSpec spec;
-        spec.layer = i;
-        spec.heads = c.num_attention_heads;
-        spec.kv_heads = c.num_attention_heads;
-        spec.head_dim = c.head_dim;
-        spec.scale = c.attention_scale();
-        spec.mask = mask;
+        const AttentionSpec spec = attention_spec(c, i, c.num_attention_heads, mask);
         x = add(x, linear(attention({qkv[0], qkv[1], qkv[2]}, spec, ctx), l.proj));
-        x = add(x, plain_mlp(norm(x, l.mlp_norm, c.norm_eps), l.mlp, c.hidden_act));
+        x = add(x, plain_mlp(layer_norm(x, l.mlp_norm, c.norm_eps), l.mlp, c.hidden_act));
     }
-    x = norm(x, load_layer_norm(w, root + "ln_f", c.hidden_size), c.norm_eps);
+    x = layer_norm(x, load_layer_norm(w, root + "ln_f", c.hidden_size), c.norm_eps);
     return make_stateful_model(lm_head(x, table), ctx, "gpt2");
 }
 

@@ -2,7 +2,7 @@
 // positions whose table starts at row 2, tied lm_head. do_layer_norm_before picks pre-LN
 // (opt-125m and most sizes) or post-LN (opt-350m, which also has no final norm).
 #include "model/arch/arch.hpp"
-#include "model/blocks.hpp"
+#include "model/decoder.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::model::arch {
@@ -13,7 +13,7 @@ constexpr int64_t kPositionOffset = 2;
 
 struct LayerWeights {
     LayerNormWeights attn_norm;
-    Linear q, k, v, o;
+    AttentionWeights attn;
     LayerNormWeights mlp_norm;
     PlainMlp mlp;
 };
@@ -23,18 +23,14 @@ LayerWeights load_layer(WeightSource& w, const ModelConfig& c, int64_t i) {
     const int64_t hidden = c.hidden_size;
     LayerWeights l;
     l.attn_norm = load_layer_norm(w, p + ".self_attn_layer_norm", hidden);
-    l.q = load_linear(w, p + ".self_attn.q_proj", hidden, hidden, true);
-    l.k = load_linear(w, p + ".self_attn.k_proj", hidden, hidden, true);
-    l.v = load_linear(w, p + ".self_attn.v_proj", hidden, hidden, true);
-    l.o = load_linear(w, p + ".self_attn.out_proj", hidden, hidden, true);
+    l.attn.q = load_linear(w, p + ".self_attn.q_proj", hidden, hidden, true);
+    l.attn.k = load_linear(w, p + ".self_attn.k_proj", hidden, hidden, true);
+    l.attn.v = load_linear(w, p + ".self_attn.v_proj", hidden, hidden, true);
+    l.attn.o = load_linear(w, p + ".self_attn.out_proj", hidden, hidden, true);
     l.mlp_norm = load_layer_norm(w, p + ".final_layer_norm", hidden);
     l.mlp.fc1 = load_linear(w, p + ".fc1", c.intermediate_size, hidden, true);
     l.mlp.fc2 = load_linear(w, p + ".fc2", hidden, c.intermediate_size, true);
     return l;
-}
-
-Out norm(const Out& x, const LayerNormWeights& n, double eps) {
-    return layer_norm(x, n.weight, n.bias, eps);
 }
 
 }  // namespace
@@ -60,25 +56,17 @@ std::shared_ptr<ov::Model> build_opt(const ModelConfig& c, WeightSource& w) {
     const bool pre_norm = c.do_layer_norm_before;
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
         const LayerWeights l = load_layer(w, c, i);
-        AttentionSpec spec;
-        spec.layer = i;
-        spec.heads = c.num_attention_heads;
-        spec.kv_heads = c.num_attention_heads;
-        spec.head_dim = c.head_dim;
-        spec.scale = c.attention_scale();
-        spec.mask = mask;
-        const Out attn_in = pre_norm ? norm(x, l.attn_norm, c.norm_eps) : x;
-        const Out attn = attention(
-            {linear(attn_in, l.q), linear(attn_in, l.k), linear(attn_in, l.v)}, spec, ctx);
-        x = add(x, linear(attn, l.o));
-        if (!pre_norm) x = norm(x, l.attn_norm, c.norm_eps);
-        const Out mlp_in = pre_norm ? norm(x, l.mlp_norm, c.norm_eps) : x;
+        const AttentionSpec spec = attention_spec(c, i, c.num_attention_heads, mask);
+        const Out attn_in = pre_norm ? layer_norm(x, l.attn_norm, c.norm_eps) : x;
+        x = add(x, self_attention(attn_in, l.attn, spec, ctx));
+        if (!pre_norm) x = layer_norm(x, l.attn_norm, c.norm_eps);
+        const Out mlp_in = pre_norm ? layer_norm(x, l.mlp_norm, c.norm_eps) : x;
         x = add(x, plain_mlp(mlp_in, l.mlp, c.hidden_act));
-        if (!pre_norm) x = norm(x, l.mlp_norm, c.norm_eps);
+        if (!pre_norm) x = layer_norm(x, l.mlp_norm, c.norm_eps);
     }
     if (pre_norm)
-        x = norm(x, load_layer_norm(w, "model.decoder.final_layer_norm", c.hidden_size),
-                 c.norm_eps);
+        x = layer_norm(x, load_layer_norm(w, "model.decoder.final_layer_norm", c.hidden_size),
+                       c.norm_eps);
     const Out head =
         c.tie_word_embeddings
             ? table
