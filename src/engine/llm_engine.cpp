@@ -39,12 +39,18 @@ model::WeightFormat weight_format(const EngineConfig& config) {
     return model::parse_weight_format(config.weight_format);
 }
 
-// An IR folder's runtime_options apply, except the precisions the user chose by flag.
-ov::AnyMap ir_runtime_options(const EngineConfig& config, ov::AnyMap options) {
-    if (!options.empty())
-        OVLLM_INFO("Applying the IR's runtime options unless a flag overrides them");
-    if (config.kv_cache_dtype != "auto") options.erase(ov::hint::kv_cache_precision.name());
-    if (config.dtype != "auto") options.erase(ov::hint::inference_precision.name());
+// An IR folder's runtime_options that concern precision apply, except those the user chose
+// by flag. OpenVINO reads the others from the model's rt_info itself (and some, such as
+// ACTIVATIONS_SCALE_FACTOR, are not CPU compile properties).
+ov::AnyMap ir_runtime_options(const EngineConfig& config, const ov::AnyMap& runtime_options) {
+    ov::AnyMap options;
+    const auto take = [&](const std::string& name, bool user_chose) {
+        const auto it = runtime_options.find(name);
+        if (it != runtime_options.end() && !user_chose) options.insert(*it);
+    };
+    take(ov::hint::kv_cache_precision.name(), config.kv_cache_dtype != "auto");
+    take(ov::hint::inference_precision.name(), config.dtype != "auto");
+    if (!options.empty()) OVLLM_INFO("Applying the IR's runtime options: {}", options.size());
     return options;
 }
 
