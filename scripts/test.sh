@@ -12,6 +12,8 @@ cmake --build "$BUILD_DIR" -j"$(nproc)"
 bash "$SHARED_DIR/models/fetch.sh" --only smollm2 qwen05 "$OVLLM_MODELS_DIR"
 # The official OpenAI Python client, for the serve suite's client test (test tooling only).
 if [[ ! -x .venv-tools/bin/python ]] || ! .venv-tools/bin/python -c 'import openai' 2>/dev/null; then
-    python3 -m venv .venv-tools && .venv-tools/bin/pip install -q openai==1.109.1
+    # Without it that one test reports itself skipped; the rest still run.
+    { python3 -m venv .venv-tools && .venv-tools/bin/pip install -q openai==1.109.1; } ||
+        echo "[test] could not install the openai client; its test will be skipped" >&2
 fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"
