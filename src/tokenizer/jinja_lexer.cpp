@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::jinja {
@@ -26,24 +27,6 @@ std::string rstrip(std::string_view text) {
     size_t end = text.size();
     while (end > 0 && is_space(text[end - 1])) --end;
     return std::string(text.substr(0, end));
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
 }
 
 int hex_value(char c) {
@@ -351,7 +334,7 @@ class Lexer {
             while (q < p + 3 && q < src_.size() && src_[q] >= '0' && src_[q] <= '7') {
                 cp = cp * 8 + static_cast<uint32_t>(src_[q++] - '0');
             }
-            append_utf8(out, cp);
+            tokenizer::utf8::append(out, static_cast<char32_t>(cp));
             return q;
         }
         const size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
@@ -366,7 +349,7 @@ class Lexer {
             cp = cp * 16 + static_cast<uint32_t>(h);
         }
         if (cp > 0x10FFFF) fail(p - 1, "illegal Unicode character in string");
-        append_utf8(out, cp);
+        tokenizer::utf8::append(out, static_cast<char32_t>(cp));
         return p + digits + 1;
     }
 
