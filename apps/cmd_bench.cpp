@@ -20,6 +20,7 @@
 #include "engine/llm_engine.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/progress_bar.hpp"
 
 namespace ovllm::cli {
@@ -115,6 +116,7 @@ int run_throughput(ThroughputCommand& cmd) {
     }
     result.elapsed_s = seconds_since(start);
     bar.close();
+    OVLLM_INFO("{}", bench::format_step_times(engine.stats()));
     result.num_requests = static_cast<int64_t>(requests.size());
     std::fputs(bench::format_throughput_report(result).c_str(), stdout);
     std::fflush(stdout);
@@ -171,6 +173,7 @@ int run_latency(LatencyCommand& cmd) {
             timed.update(1);
         }
     }
+    OVLLM_INFO("{}", bench::format_step_times(engine.stats()));
     std::fputs(bench::format_latency_report(result).c_str(), stdout);
     std::fflush(stdout);
     if (!o.output_json.empty()) bench::write_text_file(o.output_json, bench::latency_json(result));

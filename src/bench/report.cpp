@@ -127,4 +127,17 @@ void write_text_file(const std::filesystem::path& path, const std::string& text)
     if (!file) throw_error("{}: write failed", path.string());
 }
 
+std::string format_step_times(const engine::EngineStats& stats) {
+    const engine::StepTimes& t = stats.step_times;
+    const double total = t.total();
+    if (stats.num_steps == 0 || total <= 0.0) return "Step time: no steps ran";
+    auto percent = [total](double part) { return 100.0 * part / total; };
+    return fmt::format(
+        "Step time: {} steps of up to {} sequences, {:.2f} ms/step: model {:.1f}%, scheduler "
+        "{:.1f}%, sampler {:.1f}%, outputs {:.1f}% (overhead {:.1f}%)",
+        stats.num_steps, stats.max_step_sequences, 1e3 * total / double(stats.num_steps),
+        percent(t.model), percent(t.schedule), percent(t.sample), percent(t.outputs),
+        percent(total - t.model));
+}
+
 }  // namespace ovllm::bench

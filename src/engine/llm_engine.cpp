@@ -81,7 +81,10 @@ LLMEngine::LLMEngine(EngineConfig config)
                     config_.max_model_len, derived_len);
     }
     max_model_len_ = config_.max_model_len > 0 ? config_.max_model_len : derived_len;
-    OVLLM_INFO("{}", vllm_log::engine_config_line(config_, max_model_len_, kVersion));
+    // The config line shows the weight compression applied, not the flag's "auto".
+    EngineConfig shown = config_;
+    shown.weight_format = model::weight_format_name(loaded.compression);
+    OVLLM_INFO("{}", vllm_log::engine_config_line(shown, max_model_len_, kVersion));
 
     tokenizer_ = load_tokenizer(config_.tokenizer.empty() ? config_.model : config_.tokenizer);
     eos_ids_ = stop_ids(config_.model, model_config_, tokenizer_.get());
@@ -234,14 +237,29 @@ bool LLMEngine::abort_request(const std::string& request_id) {
 
 std::vector<RequestOutput> LLMEngine::step() {
     if (requests_.empty()) return {};
+    using Clock = std::chrono::steady_clock;
+    StepTimes& times = counters_.step_times;
+    auto lap = [last = Clock::now()](double& into) mutable {
+        const Clock::time_point t = Clock::now();
+        into += std::chrono::duration<double>(t - last).count();
+        last = t;
+    };
     const sched::SchedulerOutput& scheduled = scheduler_->schedule();
     note_scheduled(scheduled);
+    lap(times.schedule);
     if (!scheduled.sequences.empty()) {
         const runner::LogitsView logits = runner_->run(build_model_input(scheduled));
-        sample_and_update(scheduled, logits);
+        lap(times.model);
+        sample_rows(scheduled, logits);
+        lap(times.sample);
+        update_after_sampling();
     }
     ++counters_.num_steps;
-    return collect_outputs();
+    counters_.max_step_sequences =
+        std::max(counters_.max_step_sequences, scheduled.sequences.size());
+    std::vector<RequestOutput> outputs = collect_outputs();
+    lap(times.outputs);
+    return outputs;
 }
 
 void LLMEngine::note_scheduled(const sched::SchedulerOutput& scheduled) {
@@ -282,8 +300,8 @@ const runner::ModelInput& LLMEngine::build_model_input(const sched::SchedulerOut
     return model_input_;
 }
 
-void LLMEngine::sample_and_update(const sched::SchedulerOutput& scheduled,
-                                  const runner::LogitsView& logits) {
+void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,
+                            const runner::LogitsView& logits) {
     sampler_rows_.clear();
     sampled_refs_.clear();
     for (const sched::ScheduledSequence& s : scheduled.sequences) {
@@ -309,7 +327,10 @@ void LLMEngine::sample_and_update(const sched::SchedulerOutput& scheduled,
     // The sampler edits the runner's output rows in place; they are rewritten next run().
     sampler_.sample(std::span<float>(logits.data, logits.rows * logits.vocab), logits.vocab,
                     sampler_rows_, sampler_output_);
+}
 
+void LLMEngine::update_after_sampling() {
+    if (sampled_refs_.empty()) return;
     sampled_pairs_.clear();
     for (size_t i = 0; i < sampled_refs_.size(); ++i) {
         const SeqRef ref = sampled_refs_[i];

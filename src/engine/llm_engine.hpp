@@ -33,6 +33,16 @@ struct PromptInput {
     std::vector<int64_t> token_ids;
 };
 
+// Wall time of each stage of step(), seconds summed over all steps so far: where a step's
+// time goes (the model should dominate; the rest is ovllm's own overhead).
+struct StepTimes {
+    double schedule = 0.0;  // Scheduler::schedule (block allocation, prefix lookup)
+    double model = 0.0;     // building the inputs and ModelRunner::run
+    double sample = 0.0;    // Sampler::sample over every sampled row
+    double outputs = 0.0;   // scheduler update, detokenize, stop checks, RequestOutputs
+    double total() const { return schedule + model + sample + outputs; }
+};
+
 // Counters and gauges for logs and /metrics.
 struct EngineStats {
     size_t num_running = 0;
@@ -46,6 +56,8 @@ struct EngineStats {
     uint64_t prompt_tokens = 0;      // computed prompt tokens (cached ones excluded)
     uint64_t generation_tokens = 0;  // sampled tokens
     uint64_t num_steps = 0;
+    size_t max_step_sequences = 0;  // the most sequences one step has run
+    StepTimes step_times;
 };
 
 class LLMEngine {
@@ -87,8 +99,10 @@ class LLMEngine {
                        SamplingParams& params) const;
     const runner::ModelInput& build_model_input(const sched::SchedulerOutput& scheduled);
     void note_scheduled(const sched::SchedulerOutput& scheduled);
-    void sample_and_update(const sched::SchedulerOutput& scheduled,
-                           const runner::LogitsView& logits);
+    // Samples one token per sampling row into sampler_output_.
+    void sample_rows(const sched::SchedulerOutput& scheduled, const runner::LogitsView& logits);
+    // Hands the sampled tokens to the scheduler and the requests (detokenize, stop checks).
+    void update_after_sampling();
     void append_token(Request& request, Completion& completion,
                       const sampling::SampledToken& sampled,
                       std::span<const sampling::LogprobEntry> top);

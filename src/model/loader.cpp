@@ -32,7 +32,9 @@ LoadedModel load_dummy(const ModelLocation& location, WeightFormat weight_format
     }
     CompressedWeights weights(std::make_shared<DummyWeights>(), weight_format);
     loaded.model = build_stateful_model(loaded.config, weights);
+    if (weight_format != WeightFormat::none) OVLLM_INFO("{}", weights.statistics().table());
     loaded.source = "dummy weights for " + location.name;
+    loaded.compression = weight_format;
     loaded.weight_dtype = ov::element::bf16;
     return loaded;
 }
@@ -63,6 +65,7 @@ LoadedModel load_safetensors(const ModelLocation& location, WeightFormat weight_
     OVLLM_INFO("{}", converted.note);
     loaded.model = converted.model;
     loaded.from_ir_cache = converted.from_cache;
+    loaded.compression = weight_format;
     loaded.source += std::string(", ") + weight_format_name(weight_format) + " weights";
     return loaded;
 }

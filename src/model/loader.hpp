@@ -30,6 +30,7 @@ struct LoadedModel {
     ov::element::Type weight_dtype;    // storage type of most weights
     ov::AnyMap runtime_options;  // IR folders: rt_info runtime_options, applied unless overridden
     bool from_ir_cache = false;  // compressed safetensors model read from the IR cache
+    WeightFormat compression = WeightFormat::none;  // what the weights were compressed to here
 };
 
 // `model`: a model folder, or a built-in name with LoadFormat::dummy. Throws ovllm::Error

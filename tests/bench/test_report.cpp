@@ -128,5 +128,19 @@ TEST(Report, WritesOutputJson) {
     EXPECT_THROW(write_text_file("/nonexistent-dir/x.json", "{}"), Error);
 }
 
+TEST(StepTimes, SharesOfEachStage) {
+    engine::EngineStats stats;
+    stats.num_steps = 4;
+    stats.max_step_sequences = 256;
+    stats.step_times = {.schedule = 0.01, .model = 0.9, .sample = 0.06, .outputs = 0.03};
+    EXPECT_EQ(format_step_times(stats),
+              "Step time: 4 steps of up to 256 sequences, 250.00 ms/step: model 90.0%, "
+              "scheduler 1.0%, sampler 6.0%, outputs 3.0% (overhead 10.0%)");
+}
+
+TEST(StepTimes, NoSteps) {
+    EXPECT_EQ(format_step_times(engine::EngineStats{}), "Step time: no steps ran");
+}
+
 }  // namespace
 }  // namespace ovllm::bench
