@@ -3,8 +3,9 @@
 //               prints "Throughput: X requests/s, Y total tokens/s, Z output tokens/s".
 //   latency:    one batch of `--batch-size` prompts, end to end, timed `--num-iters` times;
 //               prints the average and the 10/25/50/75/90/99% percentiles.
-// Sampling follows vLLM's benchmarks: temperature 1.0, top_p 1.0, ignore_eos, max_tokens =
-// the output length. Random prompts are token ids, so a model without tokenizer works.
+// Sampling follows vLLM's benchmarks: temperature 1.0 (--temperature changes it), top_p 1.0,
+// ignore_eos, max_tokens = the output length. Random prompts are token ids, so a model without
+// tokenizer works.
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -42,10 +43,10 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-SamplingParams bench_sampling(int n, int output_len, bool detokenize) {
+SamplingParams bench_sampling(int n, int output_len, double temperature, bool detokenize) {
     SamplingParams params;
     params.n = n;
-    params.temperature = 1.0f;
+    params.temperature = static_cast<float>(temperature);
     params.top_p = 1.0f;
     params.ignore_eos = true;
     params.max_tokens = output_len;
@@ -100,7 +101,7 @@ int run_throughput(ThroughputCommand& cmd) {
     const auto start = std::chrono::steady_clock::now();
     for (size_t i = 0; i < requests.size(); ++i) {
         engine.add_request(std::to_string(i), to_prompt(requests[i]),
-                           bench_sampling(o.n, requests[i].output_len, detokenize));
+                           bench_sampling(o.n, requests[i].output_len, o.temperature, detokenize));
     }
     progress::ProgressBar bar("Processed prompts", static_cast<int64_t>(requests.size()));
     bench::ThroughputResult result;
@@ -155,7 +156,7 @@ int run_latency(LatencyCommand& cmd) {
         for (int64_t& id : prompt.token_ids) id = token(rng);
     }
     const bool detokenize = !cmd.disable_detokenize && engine.tokenizer() != nullptr;
-    const SamplingParams params = bench_sampling(o.n, o.output_len, detokenize);
+    const SamplingParams params = bench_sampling(o.n, o.output_len, o.temperature, detokenize);
 
     int next_id = 0;
     {

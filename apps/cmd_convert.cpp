@@ -1,12 +1,17 @@
-// `ovllm convert MODEL --output DIR [--weight-format int8|int4|none]`: builds the stateful
-// graph of a Hugging Face safetensors folder, compresses its weights, and writes an OpenVINO
-// IR folder that `ovllm` (and optimum's loaders) use as is on the next start.
+// `ovllm convert MODEL --output DIR [--weight-format int8|int4|none] [--load-format dummy]`:
+// builds the stateful graph of a Hugging Face safetensors folder (or of a built-in config
+// with random weights), compresses its weights, and writes an OpenVINO IR folder that
+// `ovllm`, OpenVINO GenAI and optimum's loaders use as is.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string>
 
 #include "commands.hpp"
+#include "model/dummy_weights.hpp"
 #include "model/ir_folder.hpp"
+#include "model/loader.hpp"
 #include "model/model_config.hpp"
 #include "model/model_folder.hpp"
 #include "model/quantize.hpp"
@@ -22,29 +27,61 @@ struct ConvertOptions {
     std::string model;
     std::string output;
     std::string weight_format = "int8";
+    std::string load_format = "auto";  // dummy: random weights (a built-in name or a folder)
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int run_convert(const ConvertOptions& o) {
+// Where the graph's weights and config come from.
+struct ConvertSource {
+    model::ModelConfig config;
+    std::shared_ptr<model::WeightSource> weights;
+    std::filesystem::path folder;  // files copied next to the IR; empty for a built-in config
+    std::string builtin_name;      // a built-in config: its config.json is written instead
+};
+
+ConvertSource convert_source(const ConvertOptions& o) {
     const model::ModelLocation location = model::locate_model(o.model);
+    const bool dummy = model::parse_load_format(o.load_format) == model::LoadFormat::dummy;
     if (location.format == model::ModelFormat::openvino_ir) {
         throw_error("{}: already an OpenVINO IR folder; use it directly", location.path.string());
     }
+    if (dummy && location.format == model::ModelFormat::builtin_dummy) {
+        return {*model::builtin_model_config(location.name),
+                std::make_shared<model::DummyWeights>(),
+                {},
+                location.name};
+    }
     if (location.format != model::ModelFormat::hf_safetensors) {
         throw_error(
-            "{}: convert needs a Hugging Face folder with config.json and *.safetensors "
-            "(got {})",
+            "{}: convert needs a Hugging Face folder with config.json and *.safetensors, or a "
+            "built-in name with --load-format dummy (got {})",
             o.model, model::model_format_name(location.format));
     }
+    std::shared_ptr<model::WeightSource> weights;
+    if (dummy) {
+        weights = std::make_shared<model::DummyWeights>();
+    } else {
+        weights = std::make_shared<model::SafetensorsWeights>(location.path);
+    }
+    return {model::load_model_config(location.path), std::move(weights), location.path, {}};
+}
+
+void write_builtin_config(const std::filesystem::path& output, const std::string& name) {
+    std::ofstream out(output / "config.json");
+    out << *model::builtin_config_json(name) << "\n";
+    if (!out) throw_error("{}: cannot write config.json", output.string());
+}
+
+int run_convert(const ConvertOptions& o) {
     const model::WeightFormat format = model::parse_weight_format(o.weight_format);
-    const model::ModelConfig config = model::load_model_config(location.path);
+    const ConvertSource source = convert_source(o);
+    const model::ModelConfig& config = source.config;
 
     const auto started = std::chrono::steady_clock::now();
-    model::CompressedWeights weights(std::make_shared<model::SafetensorsWeights>(location.path),
-                                     format);
+    model::CompressedWeights weights(source.weights, format);
     const auto graph = model::build_stateful_model(config, weights);
     const std::string table =
         format == model::WeightFormat::none ? "" : weights.statistics().table();
@@ -54,7 +91,8 @@ int run_convert(const ConvertOptions& o) {
 
     const std::filesystem::path output(o.output);
     const auto saving = std::chrono::steady_clock::now();
-    model::write_ir_folder(output, graph, location.path, format, table);
+    model::write_ir_folder(output, graph, source.folder, format, table);
+    if (!source.builtin_name.empty()) write_builtin_config(output, source.builtin_name);
     // Read it back the way serving will, so a broken folder fails here and not later.
     model::load_ir_folder(output);
     OVLLM_INFO("Wrote the stateful OpenVINO IR folder {} in {:.1f} s", output.string(),
@@ -75,6 +113,10 @@ Command add_convert_command(CLI::App& app) {
                     "Weight compression: int8 (per-channel), int4 (group 128; embeddings and "
                     "lm_head int8) or none")
         ->check(CLI::IsMember({"int8", "int4", "none", "fp32"}));
+    cmd->add_option("--load-format", options->load_format,
+                    "auto (the folder's safetensors) or dummy (random weights, for a built-in "
+                    "name such as facebook/opt-125m or a folder's config.json)")
+        ->check(CLI::IsMember({"auto", "safetensors", "dummy"}));
     return [options] { return run_convert(*options); };
 }
 

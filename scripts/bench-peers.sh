@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # ovllm next to OpenVINO GenAI on this machine: the same random token-id workload
-# (input/output lengths, prompt count, ignore_eos, u8 KV cache of the same size) through
-# `ovllm bench throughput` and GenAI's ContinuousBatchingPipeline (scripts/bench_genai.py).
-# Prints one table: engine, output tokens/s, ratio to ovllm.
+# (input/output lengths, prompt count, ignore_eos, greedy, a u8 KV cache of the same size,
+# the same per-step token budget and sequence limit) through `ovllm bench throughput` and
+# GenAI's ContinuousBatchingPipeline (scripts/bench_genai.py), both on the same OpenVINO IR
+# folder, made once per model with `ovllm convert ... --weight-format int8`. The KV space is
+# VLLM_OPENVINO_KVCACHE_SPACE or 8 GB (GenAI refuses a cache larger than free memory).
+# Prints one table: total and output tokens/s of each engine, and ovllm's speed over GenAI's.
 #   scripts/bench-peers.sh [--input-len 128] [--output-len 128] [--num-prompts 500]
-# Models: opt-125m (dummy weights) and .models/qwen2.5-coder-0.5b. GenAI reads an OpenVINO
-# IR folder, made once per model with `ovllm convert ... --weight-format int8`.
+#                          [--max-num-batched-tokens 8192] [--max-num-seqs 256] [--models opt|qwen|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-INPUT_LEN=128 OUTPUT_LEN=128 NUM_PROMPTS=500 CACHE_GB=${VLLM_OPENVINO_KVCACHE_SPACE:-30}
+INPUT_LEN=128 OUTPUT_LEN=128 NUM_PROMPTS=500 CACHE_GB=${VLLM_OPENVINO_KVCACHE_SPACE:-8}
+BATCHED_TOKENS=8192 MAX_SEQS=256 WHICH=all
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --input-len) INPUT_LEN=$2; shift 2 ;;
         --output-len) OUTPUT_LEN=$2; shift 2 ;;
         --num-prompts) NUM_PROMPTS=$2; shift 2 ;;
+        --max-num-batched-tokens) BATCHED_TOKENS=$2; shift 2 ;;
+        --max-num-seqs) MAX_SEQS=$2; shift 2 ;;
+        --models) WHICH=$2; shift 2 ;;
         *) echo "bench-peers.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -34,29 +40,33 @@ if [[ ! -x $GENAI_VENV/bin/python ]]; then
 fi
 mkdir -p "$WORK"
 
-# model spec | ovllm flags | IR folder
-MODELS=(
-    "facebook/opt-125m|--model facebook/opt-125m --load-format dummy|$WORK/opt-125m-int8"
-    ".models/qwen2.5-coder-0.5b|--model .models/qwen2.5-coder-0.5b|$WORK/qwen2.5-coder-0.5b-int8"
-)
+# name | flags that build it | IR folder
+MODELS=()
+[[ $WHICH == all || $WHICH == opt ]] &&
+    MODELS+=("facebook/opt-125m|--load-format dummy|$WORK/opt-125m-int8")
+[[ $WHICH == all || $WHICH == qwen ]] &&
+    MODELS+=(".models/qwen2.5-coder-0.5b||$WORK/qwen2.5-coder-0.5b-int8")
 
-output_rate() { sed -n 's/.* \([0-9.]*\) output tokens\/s.*/\1/p' | tail -1; }
+# "Throughput: A requests/s, B total tokens/s, C output tokens/s" -> "B C"
+rates() { sed -n 's/.* \([0-9.]*\) total tokens\/s, \([0-9.]*\) output tokens\/s.*/\1 \2/p' | tail -1; }
 
-printf '%-28s %-8s %14s %7s\n' model engine "out tok/s" ratio
+printf '%-28s %-6s %14s %14s %14s\n' model engine "total tok/s" "output tok/s" "ovllm/genai"
 for entry in "${MODELS[@]}"; do
-    IFS='|' read -r name flags ir <<<"$entry"
-    load_flags=""
-    [[ $flags == *dummy* ]] && load_flags="--load-format dummy"
-    [[ -f $ir/openvino_model.xml ]] || "$OVLLM" convert "$name" $load_flags --output "$ir" --weight-format int8 >&2
-    vocab=$("$OVLLM" info $flags 2>/dev/null | sed -n 's/.*vocab[_ ]size:* *\([0-9]*\).*/\1/p' | head -1)
-    ours=$(VLLM_OPENVINO_KVCACHE_SPACE=$CACHE_GB VLLM_OPENVINO_CPU_KV_CACHE_PRECISION=u8 \
-        VLLM_OPENVINO_ENABLE_QUANTIZED_WEIGHTS=ON "$OVLLM" bench throughput $flags \
+    IFS='|' read -r name build_flags ir <<<"$entry"
+    [[ -f $ir/openvino_model.xml ]] ||
+        "$OVLLM" convert "$name" $build_flags --output "$ir" --weight-format int8 >&2
+    vocab=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" \
+        "$ir/config.json")
+    read -r ours_total ours_out < <(VLLM_OPENVINO_KVCACHE_SPACE=$CACHE_GB \
+        VLLM_OPENVINO_CPU_KV_CACHE_PRECISION=u8 "$OVLLM" bench throughput --model "$ir" \
         --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" --num-prompts "$NUM_PROMPTS" \
-        2>/dev/null | output_rate)
-    theirs=$("$GENAI_VENV/bin/python" scripts/bench_genai.py "$ir" --input-len "$INPUT_LEN" \
-        --output-len "$OUTPUT_LEN" --num-prompts "$NUM_PROMPTS" --cache-size "$CACHE_GB" \
-        --vocab-size "${vocab:-50272}" | output_rate)
-    printf '%-28s %-8s %14s %7s\n' "$name" ovllm "$ours" 1.00
-    printf '%-28s %-8s %14s %7s\n' "$name" genai "$theirs" \
-        "$(python3 -c "print(f'{$theirs / $ours:.2f}')")"
+        --max-num-batched-tokens "$BATCHED_TOKENS" --max-num-seqs "$MAX_SEQS" \
+        --temperature 0 2>/dev/null | rates)
+    read -r theirs_total theirs_out < <("$GENAI_VENV/bin/python" scripts/bench_genai.py "$ir" \
+        --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" --num-prompts "$NUM_PROMPTS" \
+        --cache-size "$CACHE_GB" --max-num-batched-tokens "$BATCHED_TOKENS" \
+        --max-num-seqs "$MAX_SEQS" --vocab-size "$vocab" | rates)
+    ratio=$(python3 -c "print(f'{$ours_total / $theirs_total:.2f}x')")
+    printf '%-28s %-6s %14s %14s %14s\n' "$name" ovllm "$ours_total" "$ours_out" "$ratio"
+    printf '%-28s %-6s %14s %14s %14s\n' "$name" genai "$theirs_total" "$theirs_out" ""
 done

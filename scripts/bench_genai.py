@@ -25,6 +25,8 @@ def main() -> int:
     parser.add_argument("--cache-size", type=float, default=30.0, help="KV cache in GB")
     parser.add_argument("--kv-cache-precision", default="u8")
     parser.add_argument("--vocab-size", type=int, required=True)
+    parser.add_argument("--max-num-batched-tokens", type=int, default=256)
+    parser.add_argument("--max-num-seqs", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -37,7 +39,8 @@ def main() -> int:
 
     scheduler = ov_genai.SchedulerConfig()
     scheduler.cache_size = int(args.cache_size)
-    scheduler.max_num_batched_tokens = 256
+    scheduler.max_num_batched_tokens = args.max_num_batched_tokens
+    scheduler.max_num_seqs = args.max_num_seqs
     scheduler.enable_prefix_caching = False
     properties = {"KV_CACHE_PRECISION": args.kv_cache_precision}
     pipe = ov_genai.ContinuousBatchingPipeline(args.model_dir, scheduler, "CPU", properties)

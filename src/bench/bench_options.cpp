@@ -9,6 +9,15 @@ void check_at_least(const char* flag, int value, int minimum) {
     if (value < minimum) throw_error("{}: must be >= {} (got {})", flag, minimum, value);
 }
 
+void check_temperature(double temperature) {
+    if (!(temperature >= 0.0)) throw_error("--temperature: must be >= 0 (got {})", temperature);
+}
+
+void add_temperature_flag(CLI::App& app, double& temperature) {
+    config::add_value_flag(app, "temperature", temperature,
+                           "sampling temperature (vLLM's benchmarks: 1.0; 0 = greedy)");
+}
+
 }  // namespace
 
 EngineConfig bench_engine_defaults() {
@@ -35,6 +44,7 @@ void add_throughput_flags(CLI::App& app, ThroughputOptions& options, config::Fla
                            "random dataset: tokens of a prefix shared by every prompt");
     config::add_value_flag(app, "output-json", options.output_json,
                            "write the results to this JSON file");
+    add_temperature_flag(app, options.temperature);
 }
 
 void add_latency_flags(CLI::App& app, LatencyOptions& options, config::FlagTracker& tracker) {
@@ -48,6 +58,7 @@ void add_latency_flags(CLI::App& app, LatencyOptions& options, config::FlagTrack
     config::add_value_flag(app, "num-iters", options.num_iters, "timed iterations");
     config::add_value_flag(app, "output-json", options.output_json,
                            "write the latencies to this JSON file");
+    add_temperature_flag(app, options.temperature);
 }
 
 std::string dataset_kind(const ThroughputOptions& options) {
@@ -58,6 +69,7 @@ std::string dataset_kind(const ThroughputOptions& options) {
 void validate(const ThroughputOptions& options) {
     check_at_least("--num-prompts", options.num_prompts, 1);
     check_at_least("--n", options.n, 1);
+    check_temperature(options.temperature);
     const std::string kind = dataset_kind(options);
     if (kind != "sharegpt" && kind != "random") {
         throw_error("--dataset-name: '{}' is not one of: sharegpt, random", kind);
@@ -85,6 +97,7 @@ void validate(const LatencyOptions& options) {
     check_at_least("--n", options.n, 1);
     check_at_least("--num-iters-warmup", options.num_iters_warmup, 0);
     check_at_least("--num-iters", options.num_iters, 1);
+    check_temperature(options.temperature);
 }
 
 RandomDatasetOptions random_dataset_options(const ThroughputOptions& options, int64_t vocab_size) {

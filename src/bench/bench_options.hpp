@@ -30,6 +30,9 @@ struct ThroughputOptions {
     double random_range_ratio = 0.0;  // --random-range-ratio
     int prefix_len = 0;               // --prefix-len
     std::string output_json;          // --output-json
+    // --temperature, ovllm's own flag: vLLM's benchmarks sample at 1.0; 0 is greedy, as
+    // OpenVINO GenAI's and llama.cpp's benchmarks run.
+    double temperature = 1.0;
 };
 
 struct LatencyOptions {
@@ -41,6 +44,7 @@ struct LatencyOptions {
     int num_iters_warmup = 10;
     int num_iters = 30;
     std::string output_json;
+    double temperature = 1.0;  // --temperature, as in ThroughputOptions
 };
 
 // Registers the engine flags and the benchmark's own flags on `app`.

@@ -357,8 +357,10 @@ ModelConfig load_model_config(const std::filesystem::path& path) {
             throw_error("{}: no config.json in this folder", path.string());
         }
     }
-    const json root = parse_json_file(file);
-    const std::string name = file.string();
+    return parse_model_config(parse_json_file(file), file.string());
+}
+
+ModelConfig parse_model_config(const nlohmann::json& root, const std::string& name) {
     if (!root.is_object()) throw_error("{}: expected a JSON object at the top level", name);
     const ConfigReader reader(name, root);
 
@@ -398,66 +400,61 @@ ModelConfig load_model_config(const std::filesystem::path& path) {
 
 namespace {
 
-ModelConfig opt_125m() {
-    ModelConfig c;
-    c.architecture = "OPTForCausalLM";
-    c.model_type = "opt";
-    c.hidden_size = 768;
-    c.num_hidden_layers = 12;
-    c.num_attention_heads = 12;
-    c.num_key_value_heads = 12;
-    c.head_dim = 64;
-    c.intermediate_size = 3072;
-    c.vocab_size = 50272;
-    c.max_position_embeddings = 2048;
-    c.norm_eps = 1e-5;
-    c.hidden_act = Activation::relu;
-    c.tie_word_embeddings = true;
-    c.attention_bias = true;
-    c.do_layer_norm_before = true;
-    c.word_embed_proj_dim = 768;
-    c.torch_dtype = "float16";
-    c.bos_token_id = 2;
-    c.eos_token_ids = {2};
-    c.layer_uses_sliding_window.assign(12, false);
-    return c;
-}
+// The config.json files these models were published with (the fields ovllm reads).
+constexpr std::string_view kOpt125m = R"({
+  "architectures": ["OPTForCausalLM"], "model_type": "opt", "activation_function": "relu",
+  "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "ffn_dim": 3072,
+  "vocab_size": 50272, "max_position_embeddings": 2048, "word_embed_proj_dim": 768,
+  "do_layer_norm_before": true, "enable_bias": true, "bos_token_id": 2, "eos_token_id": 2,
+  "pad_token_id": 1, "torch_dtype": "float16"
+})";
+constexpr std::string_view kQwen15Chat18B = R"({
+  "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_act": "silu",
+  "hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 16,
+  "num_key_value_heads": 16, "intermediate_size": 5504, "vocab_size": 151936,
+  "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+  "sliding_window": 32768, "max_window_layers": 21, "use_sliding_window": false,
+  "tie_word_embeddings": false, "bos_token_id": 151643, "eos_token_id": 151645,
+  "torch_dtype": "bfloat16"
+})";
+constexpr std::string_view kQwen15Chat4B = R"({
+  "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_act": "silu",
+  "hidden_size": 2560, "num_hidden_layers": 40, "num_attention_heads": 20,
+  "num_key_value_heads": 20, "intermediate_size": 6912, "vocab_size": 151936,
+  "max_position_embeddings": 32768, "rms_norm_eps": 1e-06, "rope_theta": 5000000.0,
+  "sliding_window": 32768, "max_window_layers": 21, "use_sliding_window": false,
+  "tie_word_embeddings": false, "bos_token_id": 151643, "eos_token_id": 151645,
+  "torch_dtype": "bfloat16"
+})";
 
-ModelConfig qwen15_chat(int64_t hidden, int64_t layers, int64_t heads, int64_t ffn, double theta) {
-    ModelConfig c;
-    c.architecture = "Qwen2ForCausalLM";
-    c.model_type = "qwen2";
-    c.hidden_size = hidden;
-    c.num_hidden_layers = layers;
-    c.num_attention_heads = heads;
-    c.num_key_value_heads = heads;
-    c.head_dim = hidden / heads;
-    c.intermediate_size = ffn;
-    c.vocab_size = 151936;
-    c.max_position_embeddings = 32768;
-    c.norm_eps = 1e-6;
-    c.rope_theta = theta;
-    c.hidden_act = Activation::silu;
-    c.tie_word_embeddings = false;
-    c.attention_bias = true;
-    c.torch_dtype = "bfloat16";
-    c.bos_token_id = 151643;
-    c.eos_token_ids = {151645};
-    c.layer_uses_sliding_window.assign(static_cast<size_t>(layers), false);
-    return c;
-}
+struct BuiltinConfig {
+    std::string_view name;
+    std::string_view config_json;
+};
+constexpr BuiltinConfig kBuiltinConfigs[] = {
+    {"facebook/opt-125m", kOpt125m},
+    {"Qwen/Qwen1.5-1.8B-Chat", kQwen15Chat18B},
+    {"Qwen/Qwen1.5-4B-Chat", kQwen15Chat4B},
+};
 
 }  // namespace
 
-std::optional<ModelConfig> builtin_model_config(const std::string& name) {
-    if (name == "facebook/opt-125m") return opt_125m();
-    if (name == "Qwen/Qwen1.5-1.8B-Chat") return qwen15_chat(2048, 24, 16, 5504, 1e6);
-    if (name == "Qwen/Qwen1.5-4B-Chat") return qwen15_chat(2560, 40, 20, 6912, 5e6);
+std::optional<std::string> builtin_config_json(const std::string& name) {
+    for (const BuiltinConfig& builtin : kBuiltinConfigs)
+        if (builtin.name == name) return std::string(builtin.config_json);
     return std::nullopt;
 }
 
+std::optional<ModelConfig> builtin_model_config(const std::string& name) {
+    const std::optional<std::string> text = builtin_config_json(name);
+    if (!text) return std::nullopt;
+    return parse_model_config(json::parse(*text), "built-in config of " + name);
+}
+
 std::vector<std::string> builtin_model_names() {
-    return {"facebook/opt-125m", "Qwen/Qwen1.5-1.8B-Chat", "Qwen/Qwen1.5-4B-Chat"};
+    std::vector<std::string> names;
+    for (const BuiltinConfig& builtin : kBuiltinConfigs) names.emplace_back(builtin.name);
+    return names;
 }
 
 }  // namespace ovllm::model

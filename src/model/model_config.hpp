@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace ovllm::model {
 
 enum class Activation { silu, relu, gelu, gelu_tanh };
@@ -62,10 +64,14 @@ struct ModelConfig {
 // Parses <folder>/config.json (or the file itself). Throws ovllm::Error naming the file and
 // the field for a missing file, bad JSON, a missing field or a field of the wrong type.
 ModelConfig load_model_config(const std::filesystem::path& path);
+// The same from a parsed config.json; `name` (a file name) starts every error message.
+ModelConfig parse_model_config(const nlohmann::json& root, const std::string& name);
 
 // The built-in configs for `--load-format dummy` (vLLM's names, e.g. "facebook/opt-125m").
 // Returns nullopt for an unknown name.
 std::optional<ModelConfig> builtin_model_config(const std::string& name);
+// The config.json text behind a built-in config (written next to a converted dummy model).
+std::optional<std::string> builtin_config_json(const std::string& name);
 std::vector<std::string> builtin_model_names();
 
 }  // namespace ovllm::model

@@ -90,6 +90,19 @@ TEST(BenchOptions, ThroughputValidation) {
     EXPECT_EQ(validate_error(options), "--dataset-name sharegpt needs --dataset-path");
 }
 
+TEST(BenchOptions, TemperatureDefaultsToVllmsAndZeroIsGreedy) {
+    ThroughputOptions options;
+    EXPECT_EQ(options.temperature, 1.0);
+    parse(options, add_throughput_flags, {"--input-len=4", "--output-len=4", "--temperature=0"});
+    EXPECT_EQ(options.temperature, 0.0);
+    EXPECT_EQ(validate_error(options), "no error");
+    options.temperature = -0.5;
+    EXPECT_EQ(validate_error(options), "--temperature: must be >= 0 (got -0.5)");
+    LatencyOptions latency;
+    parse(latency, add_latency_flags, {"--temperature", "0"});
+    EXPECT_EQ(latency.temperature, 0.0);
+}
+
 TEST(BenchOptions, LatencyFlags) {
     LatencyOptions options;
     parse(options, add_latency_flags,

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "model/model_config.hpp"
 #include "test_paths.hpp"
 #include "util/error.hpp"
@@ -297,6 +299,12 @@ TEST(ModelConfig, Builtins) {
     EXPECT_EQ(opt.hidden_act, Activation::relu);
     // facebook/opt-125m has 125,239,296 parameters (HF num_parameters()).
     EXPECT_EQ(opt.parameter_count(), 125239296);
+    EXPECT_TRUE(opt.do_layer_norm_before);
+    EXPECT_TRUE(opt.attention_bias);
+    EXPECT_TRUE(opt.tie_word_embeddings);
+    EXPECT_EQ(opt.word_embed_proj_dim, 768);
+    EXPECT_EQ(opt.eos_token_ids, std::vector<int64_t>{2});
+    EXPECT_EQ(opt.torch_dtype, "float16");
 
     const ModelConfig q18 = *builtin_model_config("Qwen/Qwen1.5-1.8B-Chat");
     EXPECT_EQ(q18.architecture, "Qwen2ForCausalLM");
@@ -308,6 +316,15 @@ TEST(ModelConfig, Builtins) {
     EXPECT_EQ(q18.layer_uses_sliding_window.size(), 24u);
     // Qwen1.5-1.8B: 1,836,828,672 parameters.
     EXPECT_EQ(q18.parameter_count(), 1836828672);
+    EXPECT_DOUBLE_EQ(q18.norm_eps, 1e-6);
+    EXPECT_EQ(q18.layer_uses_sliding_window, std::vector<bool>(24, false));
+    EXPECT_EQ(q18.eos_token_ids, std::vector<int64_t>{151645});
+    // The text behind each built-in config parses to the same config.
+    EXPECT_EQ(parse_model_config(
+                  nlohmann::json::parse(*builtin_config_json("Qwen/Qwen1.5-1.8B-Chat")), "x")
+                  .parameter_count(),
+              q18.parameter_count());
+    EXPECT_FALSE(builtin_config_json("facebook/opt-999m").has_value());
 
     const ModelConfig q4 = *builtin_model_config("Qwen/Qwen1.5-4B-Chat");
     EXPECT_EQ(q4.num_hidden_layers, 40);
