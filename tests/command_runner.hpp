@@ -23,9 +23,15 @@ inline CommandResult run_command(const std::string& command) {
     return run;
 }
 
-// The real `ovllm` binary with `args`; its logs (stderr) are dropped.
+// The real `ovllm` binary with `args`, after the shell assignments in `env` ("A=1 B=2").
+// Its logs (stderr) follow the standard output when `with_stderr`, else they are dropped.
+inline CommandResult run_ovllm(const std::string& env, const std::string& args, bool with_stderr) {
+    return run_command(env + " " + ovllm_binary().string() + " " + args +
+                       (with_stderr ? " 2>&1" : " 2>/dev/null"));
+}
+
 inline CommandResult run_ovllm(const std::string& args) {
-    return run_command(ovllm_binary().string() + " " + args + " 2>/dev/null");
+    return run_ovllm("", args, false);
 }
 
 }  // namespace ovllm::test

@@ -9,28 +9,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "command_runner.hpp"
 #include "test_paths.hpp"
 
 namespace ovllm::test {
 namespace {
-
-struct CommandResult {
-    int status = -1;
-    std::string out;  // stdout, then stderr when `with_stderr`
-};
-
-// Runs the binary through the shell with `env` prepended (e.g. "A=1 B=2").
-CommandResult run_ovllm(const std::string& env, const std::string& args, bool with_stderr) {
-    const std::string command =
-        env + " " + ovllm_binary().string() + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-    CommandResult run;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return run;
-    std::array<char, 4096> buffer{};
-    while (fgets(buffer.data(), buffer.size(), pipe)) run.out += buffer.data();
-    run.status = pclose(pipe);
-    return run;
-}
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <openvino/op/constant.hpp>
 
+#include "error_pieces.hpp"
 #include "model/dummy_weights.hpp"
 #include "model/model_folder.hpp"
 #include "test_paths.hpp"
@@ -16,17 +17,8 @@ namespace ovllm::model {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> pieces) {
-    try {
-        fn();
-        FAIL() << "no error thrown";
-    } catch (const Error& e) {
-        for (const auto& piece : pieces) EXPECT_THAT(e.what(), HasSubstr(piece));
-    }
-}
+using test::expect_error;
 
 // The f32 values behind a dummy weight output (Constant, or Convert over a Constant).
 std::vector<float> values_of(const ov::Output<ov::Node>& output) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "error_pieces.hpp"
 #include "model/model_config.hpp"
 #include "test_paths.hpp"
 #include "util/error.hpp"
@@ -14,22 +15,12 @@ namespace ovllm::model {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 
 ModelConfig golden(const std::string& name) {
     return load_model_config(test::golden_dir() / "models" / name);
 }
 
-// Checks that the message of the error thrown by `fn` contains every piece.
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> pieces) {
-    try {
-        fn();
-        FAIL() << "no error thrown";
-    } catch (const Error& e) {
-        for (const auto& piece : pieces) EXPECT_THAT(e.what(), HasSubstr(piece));
-    }
-}
+using test::expect_error;
 
 // A fresh temp folder holding one config.json with `text`.
 fs::path write_config(const std::string& tag, const std::string& text) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <openvino/openvino.hpp>
 
+#include "error_pieces.hpp"
 #include "model/safetensors.hpp"
 #include "model/safetensors_weights.hpp"
 #include "test_paths.hpp"
@@ -23,15 +24,7 @@ fs::path golden_model(const std::string& name) {
     return test::golden_dir() / "models" / name;
 }
 
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> pieces) {
-    try {
-        fn();
-        FAIL() << "no error thrown";
-    } catch (const Error& e) {
-        for (const auto& piece : pieces) EXPECT_THAT(e.what(), HasSubstr(piece));
-    }
-}
+using test::expect_error;
 
 // A temp folder removed at the end of the test.
 class TempDir {

@@ -215,24 +215,4 @@ ServeServer& shared_server() {
     return environment->get();
 }
 
-std::vector<json> parse_sse(const std::string& body, bool* done) {
-    std::vector<json> events;
-    if (done) *done = false;
-    size_t position = 0;
-    while (position < body.size()) {
-        const size_t end = body.find("\n\n", position);
-        if (end == std::string::npos) break;
-        const std::string frame = body.substr(position, end - position);
-        position = end + 2;
-        if (frame.rfind("data: ", 0) != 0) continue;
-        const std::string payload = frame.substr(6);
-        if (payload == "[DONE]") {
-            if (done) *done = true;
-            continue;
-        }
-        events.push_back(json::parse(payload));
-    }
-    return events;
-}
-
 }  // namespace ovllm::serve_test

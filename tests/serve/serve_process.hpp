@@ -11,7 +11,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "openai_test_util.hpp"
+
 namespace ovllm::serve_test {
+
+using ovllm::test::expect_error;
+using ovllm::test::parse_sse;
 
 using nlohmann::json;
 
@@ -67,8 +72,5 @@ class ServeServer {
 
 // The suite's shared server (started on first use, stopped when the tests end).
 ServeServer& shared_server();
-
-// The JSON payloads of an SSE body; `done` tells whether it ended with [DONE].
-std::vector<json> parse_sse(const std::string& body, bool* done = nullptr);
 
 }  // namespace ovllm::serve_test

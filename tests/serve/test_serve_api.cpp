@@ -29,17 +29,6 @@ json greedy_completion(const std::string& prompt, int max_tokens) {
                        {"temperature", 0}});
 }
 
-json expect_error(const httplib::Result& result, int status) {
-    EXPECT_TRUE(result) << "no response";
-    if (!result) return json();
-    EXPECT_EQ(result->status, status) << result->body;
-    const json body = json::parse(result->body, nullptr, false);
-    EXPECT_TRUE(body.is_object() && body.contains("error")) << result->body;
-    if (!body.is_object() || !body.contains("error")) return json();
-    EXPECT_EQ(body["error"]["code"], status);
-    return body["error"];
-}
-
 TEST(ServeApi, GreedyCompletionEqualsOfflineGenerate) {
     const json response = greedy_completion(kPrompt, 24);
     ASSERT_EQ(response["choices"].size(), 1u);

@@ -9,32 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_engine.hpp"
+#include "openai_test_util.hpp"
 #include "server/http_server.hpp"
 
 namespace ovllm::server::test {
 
 using nlohmann::json;
 
-// The JSON payloads of an SSE body; sets `done` when the stream ended with [DONE].
-inline std::vector<json> parse_sse(const std::string& body, bool* done = nullptr) {
-    std::vector<json> events;
-    if (done) *done = false;
-    size_t position = 0;
-    while (position < body.size()) {
-        const size_t end = body.find("\n\n", position);
-        if (end == std::string::npos) break;
-        const std::string frame = body.substr(position, end - position);
-        position = end + 2;
-        if (frame.rfind("data: ", 0) != 0) continue;
-        const std::string payload = frame.substr(6);
-        if (payload == "[DONE]") {
-            if (done) *done = true;
-            continue;
-        }
-        events.push_back(json::parse(payload));
-    }
-    return events;
-}
+using ovllm::test::expect_error;
+using ovllm::test::parse_sse;
 
 class ServerTest : public ::testing::Test {
   protected:
@@ -76,21 +59,5 @@ class ServerTest : public ::testing::Test {
     std::unique_ptr<OpenAIServer> server_;
     int port_ = 0;
 };
-
-// Asserts an OpenAI error body with the given status and returns its "error" object.
-inline json expect_error(const httplib::Result& result, int status) {
-    EXPECT_TRUE(result) << "no response";
-    if (!result) return json();
-    EXPECT_EQ(result->status, status) << result->body;
-    const json body = json::parse(result->body, nullptr, false);
-    EXPECT_TRUE(body.is_object() && body.contains("error")) << result->body;
-    if (!body.is_object() || !body.contains("error")) return json();
-    const json& error = body["error"];
-    EXPECT_TRUE(error["message"].is_string());
-    EXPECT_TRUE(error["type"].is_string());
-    EXPECT_TRUE(error.contains("param"));
-    EXPECT_EQ(error["code"], status);
-    return error;
-}
 
 }  // namespace ovllm::server::test
