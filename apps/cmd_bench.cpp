@@ -88,6 +88,13 @@ int64_t generated_tokens(const RequestOutput& out) {
     return total;
 }
 
+// Where the time went: the engine's stages, and the model's operations when profiled.
+void log_engine_times(const engine::LLMEngine& engine) {
+    OVLLM_INFO("{}", bench::format_step_times(engine.stats()));
+    if (engine.config().profile_ops)
+        OVLLM_INFO("{}", bench::format_op_times(engine.runner().op_times()));
+}
+
 int run_throughput(ThroughputCommand& cmd) {
     bench::ThroughputOptions& o = cmd.options;
     bench::validate(o);
@@ -117,7 +124,7 @@ int run_throughput(ThroughputCommand& cmd) {
     }
     result.elapsed_s = seconds_since(start);
     bar.close();
-    OVLLM_INFO("{}", bench::format_step_times(engine.stats()));
+    log_engine_times(engine);
     result.num_requests = static_cast<int64_t>(requests.size());
     std::fputs(bench::format_throughput_report(result).c_str(), stdout);
     std::fflush(stdout);
@@ -174,7 +181,7 @@ int run_latency(LatencyCommand& cmd) {
             timed.update(1);
         }
     }
-    OVLLM_INFO("{}", bench::format_step_times(engine.stats()));
+    log_engine_times(engine);
     std::fputs(bench::format_latency_report(result).c_str(), stdout);
     std::fflush(stdout);
     if (!o.output_json.empty()) bench::write_text_file(o.output_json, bench::latency_json(result));

@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=.venv-tools/bin/python
-if [[ ! -x $PYTHON ]] || ! "$PYTHON" -c 'import openai' 2>/dev/null; then
-    echo "SKIP: no .venv-tools with the openai package (scripts/test.sh creates it)"
+if [[ ! -x $PYTHON ]] || ! "$PYTHON" -c 'import openai, prometheus_client' 2>/dev/null; then
+    echo "SKIP: no .venv-tools with the openai and prometheus_client packages (scripts/test.sh creates it)"
     exit 77
 fi
 exec "$PYTHON" scripts/test_openai_client.py "$@"

@@ -1,5 +1,8 @@
 """The official `openai` Python client against a real `ovllm serve` (SmolLM2-135M, f32).
 
+/metrics is read with the official Prometheus client's text parser, before and after the
+requests, to check that the counters moved by what was asked.
+
 Starts the server on a free loopback port, runs every check, stops the server and exits
 non-zero when a check failed. Test tooling only: the server itself never runs Python.
 Environment: OVLLM_BINARY (the ovllm program), OVLLM_MODELS_DIR (folder with smollm2-135m).
@@ -12,6 +15,7 @@ import time
 import urllib.request
 
 import openai
+from prometheus_client.parser import text_string_to_metric_families
 
 API_KEY = "client-test-key"
 MODEL = "smollm2"
@@ -130,6 +134,42 @@ def test_errors(client, port):
         check(error.status_code == 400, "negative temperature is 400")
 
 
+def scrape(port):
+    """{sample name with sorted labels: value} of every sample /metrics exposes."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items())
+                              if k != "model_name")
+            samples[f"{sample.name}{{{labels}}}"] = sample.value
+    return samples
+
+
+def test_metrics(port, before, requests, completion_tokens):
+    after = scrape(port)
+    def moved(name):
+        return after.get(name, 0.0) - before.get(name, 0.0)
+    check(moved("vllm:generation_tokens_total{}") == completion_tokens,
+          f"generation_tokens_total moved by {completion_tokens} "
+          f"(moved {moved('vllm:generation_tokens_total{}')})")
+    finished = sum(moved(n) for n in after if n.startswith("vllm:request_success_total{"))
+    check(finished == requests, f"request_success_total moved by {requests} (moved {finished})")
+    check(moved("vllm:e2e_request_latency_seconds_count{}") == requests,
+          "e2e latency histogram counted every request")
+    check(after.get("vllm:num_requests_running{}") == 0.0, "no request running afterwards")
+    check(after.get("vllm:kv_cache_usage_perc{}") == 0.0, "KV cache empty afterwards")
+
+
+def count_completion_tokens(client):
+    """Two requests of known length: 5 + 7 generated tokens."""
+    for max_tokens in (5, 7):
+        client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=max_tokens,
+                                  temperature=0, extra_body={"ignore_eos": True})
+    return 2, 12
+
+
 def main():
     port = free_port()
     server = start_server(port)
@@ -141,6 +181,9 @@ def main():
         test_completions(client)
         test_chat(client)
         test_errors(client, port)
+        before = scrape(port)
+        requests, tokens = count_completion_tokens(client)
+        test_metrics(port, before, requests, tokens)
     finally:
         server.terminate()
         code = server.wait(timeout=60)

@@ -21,7 +21,8 @@ struct EngineConfig {
     int max_num_batched_tokens = 0;  // 0 = max(8192, max_model_len)
     bool enable_chunked_prefill = true;
     bool enable_prefix_caching = false;
-    int num_threads = 0;  // 0 = all cores
+    int num_threads = 0;       // 0 = all cores
+    bool profile_ops = false;  // time each operation of the model (bench --profile-ops)
     uint64_t seed = 0;
     std::string device = "CPU";
     std::string cache_dir;  // IR cache; empty = $OVLLM_CACHE_DIR or ~/.cache/ovllm

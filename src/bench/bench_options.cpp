@@ -13,9 +13,12 @@ void check_temperature(double temperature) {
     if (!(temperature >= 0.0)) throw_error("--temperature: must be >= 0 (got {})", temperature);
 }
 
-void add_temperature_flag(CLI::App& app, double& temperature) {
+// ovllm's own benchmark flags: the sampling temperature and per-operation profiling.
+void add_ovllm_flags(CLI::App& app, double& temperature, bool& profile_ops) {
     config::add_value_flag(app, "temperature", temperature,
                            "sampling temperature (vLLM's benchmarks: 1.0; 0 = greedy)");
+    app.add_flag(config::flag_names("profile-ops"), profile_ops,
+                 "log the model's time per operation type at the end");
 }
 
 }  // namespace
@@ -44,7 +47,7 @@ void add_throughput_flags(CLI::App& app, ThroughputOptions& options, config::Fla
                            "random dataset: tokens of a prefix shared by every prompt");
     config::add_value_flag(app, "output-json", options.output_json,
                            "write the results to this JSON file");
-    add_temperature_flag(app, options.temperature);
+    add_ovllm_flags(app, options.temperature, options.engine.profile_ops);
 }
 
 void add_latency_flags(CLI::App& app, LatencyOptions& options, config::FlagTracker& tracker) {
@@ -58,7 +61,7 @@ void add_latency_flags(CLI::App& app, LatencyOptions& options, config::FlagTrack
     config::add_value_flag(app, "num-iters", options.num_iters, "timed iterations");
     config::add_value_flag(app, "output-json", options.output_json,
                            "write the latencies to this JSON file");
-    add_temperature_flag(app, options.temperature);
+    add_ovllm_flags(app, options.temperature, options.engine.profile_ops);
 }
 
 std::string dataset_kind(const ThroughputOptions& options) {

@@ -140,4 +140,20 @@ std::string format_step_times(const engine::EngineStats& stats) {
         percent(total - t.model));
 }
 
+std::string format_op_times(const std::vector<runner::OpTime>& times, size_t most) {
+    double total = 0.0;
+    for (const runner::OpTime& op : times) total += op.seconds;
+    if (total <= 0.0) return "Operation time: not profiled";
+    std::string text = "Operation time:";
+    double shown = 0.0;
+    for (size_t i = 0; i < times.size() && i < most; ++i) {
+        text += fmt::format("{} {} {:.1f}%", i == 0 ? "" : ",", times[i].type,
+                            100.0 * times[i].seconds / total);
+        shown += times[i].seconds;
+    }
+    if (times.size() > most)
+        text += fmt::format(", other {:.1f}%", 100.0 * (total - shown) / total);
+    return text;
+}
+
 }  // namespace ovllm::bench

@@ -44,6 +44,11 @@ std::string latency_json(const LatencyResult& result);
 // sampler 2.3%, outputs 0.5% (overhead 2.9%)": where the engine's time went.
 std::string format_step_times(const engine::EngineStats& stats);
 
+// "Operation time: FullyConnected 71.3%, PagedAttentionExtension 19.2%, ...": the `most`
+// largest operation types by share of the summed per-node times, then "other". Shares only:
+// the plugin's per-node times need not add up to the wall time.
+std::string format_op_times(const std::vector<runner::OpTime>& times, size_t most = 6);
+
 // Python's repr of a float: 0.1 -> "0.1", 2.0 -> "2.0", 1e-05 -> "1e-05".
 std::string python_float(double value);
 

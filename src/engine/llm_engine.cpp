@@ -95,6 +95,7 @@ LLMEngine::LLMEngine(EngineConfig config)
     const double space_gb = config_.kv_cache_space_gb > 0 ? config_.kv_cache_space_gb : 4.0;
     options.kv_cache_bytes = static_cast<size_t>(space_gb * double(size_t{1} << 30));
     options.num_threads = config_.num_threads;
+    options.profile_ops = config_.profile_ops;
     options.properties = ir_runtime_options(config_, loaded.runtime_options);
     runner_ = std::make_unique<runner::ModelRunner>(loaded.model, options);
     OVLLM_INFO("{}", vllm_log::cpu_blocks_line(static_cast<int64_t>(runner_->num_blocks())));

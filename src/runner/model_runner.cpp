@@ -1,6 +1,7 @@
 #include "runner/model_runner.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
 
@@ -96,6 +97,7 @@ ov::AnyMap compile_properties(const RunnerOptions& options) {
         props[ov::hint::dynamic_quantization_group_size.name()] = uint64_t{0};
     }
     if (options.num_threads > 0) props[ov::inference_num_threads.name()] = options.num_threads;
+    if (options.profile_ops) props[ov::enable_profiling.name()] = true;
     for (const auto& [key, value] : options.properties) props[key] = value;
     return props;
 }
@@ -209,9 +211,28 @@ void ModelRunner::fill_inputs(const ModelInput& input) {
     max_len.data<int32_t>()[0] = max_context;
 }
 
+std::vector<OpTime> ModelRunner::op_times() const {
+    std::vector<OpTime> times;
+    for (const auto& [type, op] : op_times_) {
+        times.push_back(op);
+        times.back().type = type;
+    }
+    std::sort(times.begin(), times.end(),
+              [](const OpTime& a, const OpTime& b) { return a.seconds > b.seconds; });
+    return times;
+}
+
 LogitsView ModelRunner::run(const ModelInput& input) {
     fill_inputs(input);
     request_.infer();
+    if (options_.profile_ops) {
+        for (const ov::ProfilingInfo& node : request_.get_profiling_info()) {
+            if (node.status != ov::ProfilingInfo::Status::EXECUTED) continue;
+            OpTime& op = op_times_[node.node_type];
+            op.seconds += std::chrono::duration<double>(node.real_time).count();
+            ++op.executions;
+        }
+    }
     ov::Tensor logits = request_.get_tensor("logits");
     const ov::Shape& shape = logits.get_shape();  // [S, 1, vocab]
     LogitsView view;

@@ -4,7 +4,9 @@
 // the KV-cache tensors; it knows blocks only as ids handed in per sequence.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <openvino/core/any.hpp>
@@ -44,7 +46,16 @@ struct RunnerOptions {
     size_t num_kv_blocks = 0;                                // when 0, kv_cache_bytes decides
     size_t kv_cache_bytes = 0;  // when both are 0: kDefaultKvCacheBytes
     int num_threads = 0;        // 0 = all cores
+    bool profile_ops = false;   // time every operation (ov::enable_profiling); see op_times()
     ov::AnyMap properties;      // extra compile properties; they override the above
+};
+
+// Time spent in one kind of operation (the CPU plugin's node type, e.g. "FullyConnected" or
+// "PagedAttentionExtension"), summed over every run() so far.
+struct OpTime {
+    std::string type;
+    double seconds = 0.0;
+    uint64_t executions = 0;  // node executions, over all nodes of the type
 };
 
 inline constexpr size_t kDefaultKvCacheBytes = size_t{1} << 30;  // 1 GiB
@@ -76,6 +87,8 @@ class ModelRunner {
     int block_size() const { return layout_.block_size; }
     size_t num_blocks() const { return num_blocks_; }
     const RunnerOptions& options() const { return options_; }
+    // With RunnerOptions::profile_ops: time per operation type, largest first; else empty.
+    std::vector<OpTime> op_times() const;
 
   private:
     void fill_inputs(const ModelInput& input);
@@ -85,8 +98,9 @@ class ModelRunner {
     ov::InferRequest request_;
     KvCacheLayout layout_;
     size_t num_blocks_ = 0;
-    std::vector<ov::Tensor> kv_tensors_;   // bound once; keys and values of every layer
-    std::vector<float> converted_logits_;  // only when the model's logits are not f32
+    std::vector<ov::Tensor> kv_tensors_;      // bound once; keys and values of every layer
+    std::vector<float> converted_logits_;     // only when the model's logits are not f32
+    std::map<std::string, OpTime> op_times_;  // by type, with profile_ops
 };
 
 // Compile properties for these options (also used by tools that compile the model

@@ -138,6 +138,16 @@ TEST(StepTimes, SharesOfEachStage) {
               "scheduler 1.0%, sampler 6.0%, outputs 3.0% (overhead 10.0%)");
 }
 
+TEST(OpTimes, LargestFirstThenOther) {
+    const std::vector<runner::OpTime> times = {{"FullyConnected", 6.0, 10},
+                                               {"PagedAttentionExtension", 3.0, 2},
+                                               {"Eltwise", 0.6, 40},
+                                               {"Gather", 0.4, 1}};
+    EXPECT_EQ(format_op_times(times, 2),
+              "Operation time: FullyConnected 60.0%, PagedAttentionExtension 30.0%, other 10.0%");
+    EXPECT_EQ(format_op_times({}), "Operation time: not profiled");
+}
+
 TEST(StepTimes, NoSteps) {
     EXPECT_EQ(format_step_times(engine::EngineStats{}), "Step time: no steps ran");
 }
