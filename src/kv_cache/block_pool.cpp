@@ -35,6 +35,19 @@ void BlockPool::push_back(BlockId id) {
     ++num_free_;
 }
 
+void BlockPool::push_front(BlockId id) {
+    Block& block = blocks_[static_cast<size_t>(id)];
+    block.prev = kNone;
+    block.next = head_;
+    if (head_ == kNone) {
+        tail_ = id;
+    } else {
+        blocks_[static_cast<size_t>(head_)].prev = id;
+    }
+    head_ = id;
+    ++num_free_;
+}
+
 void BlockPool::unlink(BlockId id) {
     Block& block = blocks_[static_cast<size_t>(id)];
     if (block.prev == kNone) {
@@ -95,7 +108,13 @@ void BlockPool::release(BlockId id) {
         throw_error("kv cache: block {} released more often than taken", id);
     }
     if (--block.ref_count == 0) {
-        push_back(id);
+        // A block with content worth finding again waits its turn at the tail; one without
+        // is reused first, which keeps the cache's touched memory (and RSS) small.
+        if (block.has_hash) {
+            push_back(id);
+        } else {
+            push_front(id);
+        }
     }
 }
 

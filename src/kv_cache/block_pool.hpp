@@ -5,8 +5,11 @@
 // Invariants
 // - Block ids are 0..num_blocks-1. A block is in the free queue exactly when its ref count is 0.
 // - The free queue is a doubly linked list threaded through the block array by index, so no
-//   operation allocates. allocate() takes from the head; release() appends to the tail. Free
-//   blocks therefore leave in least-recently-freed order (exact LRU).
+//   operation allocates. allocate() takes from the head. release() appends a block that
+//   carries a hash to the tail, so cached blocks leave in least-recently-freed order (exact
+//   LRU), and puts a block without one at the head: it has nothing worth keeping, and
+//   reusing it first keeps the KV memory actually touched (the process's RSS) as small as
+//   the load needs instead of walking through the whole cache.
 // - A full block may carry a hash; then the map sends that hash to it. A freed block keeps
 //   its hash (a later sequence can still hit it) until allocate() hands it out again, which
 //   evicts the map entry. One block per hash: a second block with the same content is not
@@ -43,9 +46,9 @@ class BlockPool {
     // free queue, keeping its hash.
     void touch(std::span<const BlockId> ids);
 
-    // Drops one reference; a block reaching ref count 0 goes to the tail of the free queue.
-    // Blocks are released in the order given: callers pass a sequence's blocks last-first so
-    // its tail is evicted before its prefix.
+    // Drops one reference; a block reaching ref count 0 goes to the tail of the free queue
+    // when it carries a hash, else to its head. Blocks are released in the order given:
+    // callers pass a sequence's blocks last-first so its tail is evicted before its prefix.
     void release(BlockId id);
 
     // Registers `hash` for the full block `id`. Returns false, changing nothing, when the
@@ -70,6 +73,7 @@ class BlockPool {
 
     size_t checked(BlockId id) const;
     void push_back(BlockId id);
+    void push_front(BlockId id);
     void unlink(BlockId id);
 
     std::vector<Block> blocks_;

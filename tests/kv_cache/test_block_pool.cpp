@@ -21,7 +21,7 @@ TEST(BlockPool, StartsWithEveryBlockFreeInIdOrder) {
     EXPECT_EQ(pool.free_queue(), (Ids{0, 1, 2, 3, 4}));
 }
 
-TEST(BlockPool, AllocatesFromHeadAndFreesToTailInExactLruOrder) {
+TEST(BlockPool, AllocatesFromHeadAndFreesCachedBlocksToTailInExactLruOrder) {
     BlockPool pool(10);
     Ids a, b, c;
     ASSERT_TRUE(pool.allocate(3, a));
@@ -29,6 +29,7 @@ TEST(BlockPool, AllocatesFromHeadAndFreesToTailInExactLruOrder) {
     EXPECT_EQ(a, (Ids{0, 1, 2}));
     EXPECT_EQ(b, (Ids{3, 4}));
     EXPECT_EQ(pool.free_queue(), (Ids{5, 6, 7, 8, 9}));
+    for (const BlockId id : {0, 1, 2, 3, 4}) ASSERT_TRUE(pool.cache(id, 0x100u + BlockHash(id)));
 
     // A sequence frees last block first, so its tail is evicted before its prefix.
     release_last_first(pool, a);
@@ -40,6 +41,20 @@ TEST(BlockPool, AllocatesFromHeadAndFreesToTailInExactLruOrder) {
     EXPECT_EQ(c, (Ids{5, 6, 7, 8, 9, 2, 1}));
     EXPECT_EQ(pool.free_queue(), (Ids{0, 4, 3}));
     EXPECT_EQ(pool.num_free_blocks(), 3);
+}
+
+TEST(BlockPool, BlocksWithoutHashAreReusedFirst) {
+    BlockPool pool(6);
+    Ids a, b;
+    ASSERT_TRUE(pool.allocate(3, a));
+    ASSERT_TRUE(pool.cache(0, 0xAAu));  // block 0 holds a cached prefix; 1 and 2 do not
+    release_last_first(pool, a);
+    // 2 then 1 go to the head, 0 to the tail: the next allocation reuses 1 and 2 at once,
+    // and the cached block stays until every fresh block is used.
+    EXPECT_EQ(pool.free_queue(), (Ids{1, 2, 3, 4, 5, 0}));
+    ASSERT_TRUE(pool.allocate(2, b));
+    EXPECT_EQ(b, (Ids{1, 2}));
+    EXPECT_EQ(pool.lookup(0xAAu), std::optional<BlockId>(0));
 }
 
 TEST(BlockPool, RefusesWhatDoesNotFitAndTakesNothing) {
@@ -65,7 +80,7 @@ TEST(BlockPool, TouchSharesABlockAndFreesItOnlyAtRefCountZero) {
     EXPECT_EQ(pool.free_queue(), (Ids{2, 3}));
     release_last_first(pool, a);
     EXPECT_EQ(pool.ref_count(0), 0);
-    EXPECT_EQ(pool.free_queue(), (Ids{2, 3, 1, 0}));
+    EXPECT_EQ(pool.free_queue(), (Ids{0, 1, 2, 3}));  // no hashes: back to the head
     EXPECT_THROW(pool.release(0), Error);
 }
 

@@ -76,10 +76,11 @@ TEST(KVCacheManager, SharesFullBlocksAndReturnsEveryReference) {
     EXPECT_EQ(kv.pool().ref_count(3), 1);
     EXPECT_EQ(kv.stats().num_free_blocks, 6);
 
+    // Partial tail blocks carry no hash and go to the head; full ones wait at the tail.
     kv.free(1);
-    EXPECT_EQ(kv.pool().free_queue(), (Ids{4, 5, 6, 7, 8, 9, 2}));
+    EXPECT_EQ(kv.pool().free_queue(), (Ids{2, 4, 5, 6, 7, 8, 9}));
     kv.free(2);
-    EXPECT_EQ(kv.pool().free_queue(), (Ids{4, 5, 6, 7, 8, 9, 2, 3, 1, 0}));
+    EXPECT_EQ(kv.pool().free_queue(), (Ids{3, 2, 4, 5, 6, 7, 8, 9, 1, 0}));
     for (BlockId b = 0; b < 10; ++b) {
         EXPECT_EQ(kv.pool().ref_count(b), 0) << b;
     }
@@ -88,8 +89,8 @@ TEST(KVCacheManager, SharesFullBlocksAndReturnsEveryReference) {
     EXPECT_EQ(kv.stats().prefix_hit_tokens, 8u);
 
     // Both full blocks stay cached while free: a third sequence hits them.
-    EXPECT_EQ(admit(kv, 3, a), (Ids{0, 1, 4}));
-    EXPECT_EQ(kv.pool().free_queue(), (Ids{5, 6, 7, 8, 9, 2, 3}));
+    EXPECT_EQ(admit(kv, 3, a), (Ids{0, 1, 3}));
+    EXPECT_EQ(kv.pool().free_queue(), (Ids{2, 4, 5, 6, 7, 8, 9}));
 }
 
 TEST(KVCacheManager, ReusingACachedFreeBlockEvictsItsHash) {
@@ -97,14 +98,16 @@ TEST(KVCacheManager, ReusingACachedFreeBlockEvictsItsHash) {
     const Tokens a = iota_tokens(10, 100);
     admit(kv, 1, a);
     kv.free(1);
-    EXPECT_EQ(kv.pool().free_queue(), (Ids{3, 4, 5, 6, 7, 8, 9, 2, 1, 0}));
+    EXPECT_EQ(kv.pool().free_queue(), (Ids{2, 3, 4, 5, 6, 7, 8, 9, 1, 0}));
 
     // 36 tokens take nine blocks from the head: block 1 (a's second block) is reused.
     const Tokens b = iota_tokens(36, 500);
-    EXPECT_EQ(admit(kv, 2, b), (Ids{3, 4, 5, 6, 7, 8, 9, 2, 1}));
+    EXPECT_EQ(admit(kv, 2, b), (Ids{2, 3, 4, 5, 6, 7, 8, 9, 1}));
     EXPECT_EQ(kv.get_computed_blocks(a, 0).blocks, (Ids{0}));
+    // b's nine full blocks are cached and queue up behind block 0, last block first.
     kv.free(2);
-    EXPECT_EQ(admit(kv, 3, a), (Ids{0, 1, 2}));
+    EXPECT_EQ(kv.pool().free_queue(), (Ids{0, 1, 9, 8, 7, 6, 5, 4, 3, 2}));
+    EXPECT_EQ(admit(kv, 3, a), (Ids{0, 1, 9}));
     EXPECT_EQ(kv.pool().ref_count(1), 1);
 }
 
