@@ -102,12 +102,17 @@ void BlockPool::touch(std::span<const BlockId> ids) {
     }
 }
 
-void BlockPool::release(BlockId id) {
+void BlockPool::release(BlockId id, bool keep_hash) {
     Block& block = blocks_[checked(id)];
     if (block.ref_count <= 0) {
         throw_error("kv cache: block {} released more often than taken", id);
     }
     if (--block.ref_count == 0) {
+        if (!keep_hash && block.has_hash) {
+            cached_.erase(block.hash);
+            block.has_hash = false;
+            block.hash = 0;
+        }
         // A block with content worth finding again waits its turn at the tail; one without
         // is reused first, which keeps the cache's touched memory (and RSS) small.
         if (block.has_hash) {

@@ -47,9 +47,11 @@ class BlockPool {
     void touch(std::span<const BlockId> ids);
 
     // Drops one reference; a block reaching ref count 0 goes to the tail of the free queue
-    // when it carries a hash, else to its head. Blocks are released in the order given:
-    // callers pass a sequence's blocks last-first so its tail is evicted before its prefix.
-    void release(BlockId id);
+    // when it carries a hash, else to its head. With `keep_hash` false a block reaching ref
+    // count 0 forgets its hash first (its content will not be looked up again). Blocks are
+    // released in the order given: callers pass a sequence's blocks last-first so its tail
+    // is evicted before its prefix.
+    void release(BlockId id, bool keep_hash = true);
 
     // Registers `hash` for the full block `id`. Returns false, changing nothing, when the
     // hash already names another block or `id` already carries a hash.

@@ -93,14 +93,14 @@ void KVCacheManager::cache_full_blocks(SeqBlocks& seq, std::span<const TokenId> 
     }
 }
 
-void KVCacheManager::free(SeqId seq) {
+void KVCacheManager::free(SeqId seq, bool keep_cached) {
     const auto it = seqs_.find(seq);
     if (it == seqs_.end()) {
         return;
     }
     const std::vector<BlockId>& blocks = it->second.blocks;
     for (auto b = blocks.rbegin(); b != blocks.rend(); ++b) {
-        pool_.release(*b);
+        pool_.release(*b, keep_cached);
     }
     seqs_.erase(it);
 }

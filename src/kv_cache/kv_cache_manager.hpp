@@ -67,8 +67,10 @@ class KVCacheManager {
     std::optional<std::span<const BlockId>> allocate_slots(SeqId seq, const SlotRequest& request,
                                                            const PrefixHit& hit = {});
 
-    // Releases every block of `seq` (a no-op for an unknown sequence).
-    void free(SeqId seq);
+    // Releases every block of `seq` (a no-op for an unknown sequence). With `keep_cached`
+    // false, blocks no other sequence holds forget their hashes and are reused first: for a
+    // finished sequence whose blocks nobody will look up (prefix caching off).
+    void free(SeqId seq, bool keep_cached = true);
 
     // [num blocks] block ids covering the sequence's tokens; empty for an unknown sequence.
     std::span<const BlockId> block_table(SeqId seq) const;

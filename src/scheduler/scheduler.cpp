@@ -220,7 +220,9 @@ void Scheduler::update(std::span<const std::pair<SeqId, TokenId>> sampled) {
 
 void Scheduler::remove(Sequence& seq) {
     const SeqId id = seq.id;  // `seq` dies with its map entry
-    kv_.free(id);
+    // Without prefix caching a finished sequence's blocks are hashed only for its own group
+    // (n > 1 siblings, resumption after preemption); once unreferenced nobody finds them.
+    kv_.free(id, /*keep_cached=*/config_.enable_prefix_caching);
     if (seq.running) {
         running_.erase(std::find(running_.begin(), running_.end(), &seq));
     } else {

@@ -57,6 +57,25 @@ TEST(BlockPool, BlocksWithoutHashAreReusedFirst) {
     EXPECT_EQ(pool.lookup(0xAAu), std::optional<BlockId>(0));
 }
 
+TEST(BlockPool, ReleaseWithoutKeepingTheHashForgetsItAtRefCountZero) {
+    BlockPool pool(4);
+    Ids a;
+    ASSERT_TRUE(pool.allocate(2, a));
+    ASSERT_TRUE(pool.cache(0, 0xAAu));
+    ASSERT_TRUE(pool.cache(1, 0xBBu));
+    pool.touch(Ids{0});  // block 0 is shared by a second holder
+
+    pool.release(1, /*keep_hash=*/false);  // last reference: forgets 0xBB, reused first
+    EXPECT_EQ(pool.lookup(0xBBu), std::nullopt);
+    EXPECT_EQ(pool.free_queue(), (Ids{1, 2, 3}));
+    pool.release(0, /*keep_hash=*/false);  // still held: keeps 0xAA
+    EXPECT_EQ(pool.lookup(0xAAu), std::optional<BlockId>(0));
+    pool.release(0, /*keep_hash=*/false);
+    EXPECT_EQ(pool.lookup(0xAAu), std::nullopt);
+    EXPECT_EQ(pool.num_cached_blocks(), 0);
+    EXPECT_EQ(pool.free_queue(), (Ids{0, 1, 2, 3}));
+}
+
 TEST(BlockPool, RefusesWhatDoesNotFitAndTakesNothing) {
     BlockPool pool(4);
     Ids a;

@@ -111,6 +111,18 @@ TEST(KVCacheManager, ReusingACachedFreeBlockEvictsItsHash) {
     EXPECT_EQ(kv.pool().ref_count(1), 1);
 }
 
+TEST(KVCacheManager, FreeWithoutKeepingCachedBlocksForgetsThem) {
+    KVCacheManager kv(10, 4);
+    const Tokens a = iota_tokens(10, 100);
+    EXPECT_EQ(admit(kv, 1, a), (Ids{0, 1, 2}));
+    kv.free(1, /*keep_cached=*/false);
+    EXPECT_TRUE(kv.get_computed_blocks(a, 0).blocks.empty());
+    EXPECT_EQ(kv.pool().num_cached_blocks(), 0);
+    // Its blocks are the first reused, so a steady load keeps touching the same memory.
+    EXPECT_EQ(kv.pool().free_queue(), (Ids{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    EXPECT_EQ(kv.stats().num_free_blocks, 10);
+}
+
 TEST(KVCacheManager, RefusesWithoutPartialAllocation) {
     KVCacheManager kv(4, 4);
     admit(kv, 1, iota_tokens(12, 0));
