@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include <openvino/runtime/properties.hpp>
@@ -66,11 +67,18 @@ std::vector<int64_t> stop_ids(const std::string& model_path, const model::ModelC
     return {defaults.eos_token_ids.begin(), defaults.eos_token_ids.end()};
 }
 
+// The sampler works through its rows on as many threads as inference uses: a single thread
+// costs little on 2 cores but a third of every step on 16.
+size_t sampler_threads(const EngineConfig& config) {
+    if (config.num_threads > 0) return static_cast<size_t>(config.num_threads);
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 LLMEngine::LLMEngine(EngineConfig config)
     : config_(std::move(config)),
-      sampler_(config_.seed),
+      sampler_(config_.seed, sampler_threads(config_)),
       start_time_(std::chrono::steady_clock::now()) {
     model::LoadedModel loaded = model::load_model(
         config_.model, model::parse_load_format(config_.load_format), weight_format(config_));
