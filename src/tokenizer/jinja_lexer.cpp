@@ -290,43 +290,20 @@ class Lexer {
         return p + 1;
     }
 
+    // Python's one-character escapes (\n, \t, \\, ...); 0 when `e` is not one of them.
+    static char simple_escape(char e) {
+        constexpr std::string_view kFrom = "\\'\"abfnrtv";
+        constexpr std::string_view kTo = "\\'\"\a\b\f\n\r\t\v";
+        const size_t i = kFrom.find(e);
+        return i == std::string_view::npos ? '\0' : kTo[i];
+    }
+
     size_t decode_escape(size_t p, std::string& out) const {
         const char e = src_[p];
-        switch (e) {
-            case '\n':
-                return p + 1;
-            case '\\':
-                out.push_back('\\');
-                return p + 1;
-            case '\'':
-                out.push_back('\'');
-                return p + 1;
-            case '"':
-                out.push_back('"');
-                return p + 1;
-            case 'a':
-                out.push_back('\a');
-                return p + 1;
-            case 'b':
-                out.push_back('\b');
-                return p + 1;
-            case 'f':
-                out.push_back('\f');
-                return p + 1;
-            case 'n':
-                out.push_back('\n');
-                return p + 1;
-            case 'r':
-                out.push_back('\r');
-                return p + 1;
-            case 't':
-                out.push_back('\t');
-                return p + 1;
-            case 'v':
-                out.push_back('\v');
-                return p + 1;
-            default:
-                break;
+        if (e == '\n') return p + 1;  // a backslash-newline continues the line
+        if (const char simple = simple_escape(e)) {
+            out.push_back(simple);
+            return p + 1;
         }
         if (e >= '0' && e <= '7') {
             uint32_t cp = 0;
