@@ -44,6 +44,8 @@ struct RequestMetrics {
 
 struct RequestOutput {
     std::string request_id;
+    // With OutputKind::delta only a request's first output carries the prompt; the others
+    // leave these empty.
     std::string prompt;
     std::vector<int64_t> prompt_token_ids;
     std::vector<CompletionOutput> outputs;

@@ -16,8 +16,10 @@ void accumulate(RequestOutput& total, RequestOutput&& update, OutputKind kind) {
         return;
     }
     total.request_id = update.request_id;
-    total.prompt = std::move(update.prompt);
-    total.prompt_token_ids = std::move(update.prompt_token_ids);
+    if (!update.prompt_token_ids.empty()) {  // only the first delta carries the prompt
+        total.prompt = std::move(update.prompt);
+        total.prompt_token_ids = std::move(update.prompt_token_ids);
+    }
     total.finished = update.finished;
     total.metrics = update.metrics;
     for (CompletionOutput& part : update.outputs) {

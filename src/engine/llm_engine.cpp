@@ -132,7 +132,6 @@ LLMEngine::LLMEngine(EngineConfig config)
             capacity.blocks_needed, needed_gb);
     }
     scheduler_ = std::make_unique<sched::Scheduler>(sched_config);
-    counters_.num_blocks = sched_config.num_blocks;
 }
 
 LLMEngine::~LLMEngine() = default;
@@ -273,12 +272,18 @@ std::vector<RequestOutput> LLMEngine::step() {
 
 void LLMEngine::note_scheduled(const sched::SchedulerOutput& scheduled) {
     if (!scheduled.preempted.empty()) {
+        // Under steady KV pressure preemption happens step after step: like vLLM, warn on
+        // the first one and then once per kPreemptionsPerWarning.
+        constexpr uint64_t kPreemptionsPerWarning = 50;
+        const uint64_t before = counters_.num_preemptions;
         counters_.num_preemptions += scheduled.preempted.size();
-        OVLLM_WARN(
-            "{} sequence(s) preempted by recompute because there is not enough KV cache space; "
-            "this can affect end-to-end performance. Raise VLLM_OPENVINO_KVCACHE_SPACE. "
-            "total_num_cumulative_preemption={}",
-            scheduled.preempted.size(), counters_.num_preemptions);
+        if (before == 0 ||
+            before / kPreemptionsPerWarning != counters_.num_preemptions / kPreemptionsPerWarning)
+            OVLLM_WARN(
+                "{} sequence(s) preempted by recompute because there is not enough KV cache space; "
+                "this can affect end-to-end performance. Raise VLLM_OPENVINO_KVCACHE_SPACE. "
+                "total_num_cumulative_preemption={}",
+                scheduled.preempted.size(), counters_.num_preemptions);
     }
     const double t = now();
     for (const sched::ScheduledSequence& s : scheduled.sequences) {
@@ -412,8 +417,13 @@ std::optional<RequestOutput> LLMEngine::make_output(Request& request) {
     if (kind == OutputKind::final_only && !finished) return std::nullopt;
     RequestOutput out;
     out.request_id = request.id;
-    out.prompt = request.prompt;
-    out.prompt_token_ids = request.prompt_ids;
+    // A stream of deltas carries the prompt once, in its first output: copying it into
+    // every step's output would cost O(prompt) per running request per step.
+    if (kind != OutputKind::delta || !request.prompt_reported) {
+        out.prompt = request.prompt;
+        out.prompt_token_ids = request.prompt_ids;
+        request.prompt_reported = true;
+    }
     out.finished = finished;
     out.metrics = request.metrics;
     if (finished) out.metrics.finished_time = now();

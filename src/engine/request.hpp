@@ -47,7 +47,8 @@ struct Request {
     std::vector<Completion> completions;                  // [n]
     RequestMetrics metrics;
     bool seen_first_schedule = false;
-    bool changed = false;  // something to report after this step
+    bool changed = false;          // something to report after this step
+    bool prompt_reported = false;  // a delta output has carried the prompt already
 
     bool finished() const {
         for (const Completion& c : completions)

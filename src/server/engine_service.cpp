@@ -138,9 +138,13 @@ void EngineService::run() {
         if (auto* submission = std::get_if<std::shared_ptr<Submission>>(&item))
             (*submission)->verdict.set_value("the engine is shutting down");
     }
+    close_all("the engine is shutting down");
+}
+
+void EngineService::close_all(const std::string& why) {
     for (auto& [id, stream] : streams_) {
         engine_->abort_request(id);
-        stream->close("the engine is shutting down");
+        stream->close(why);
     }
     streams_.clear();
     publish_stats();
@@ -190,12 +194,7 @@ void EngineService::step_once() {
     } catch (const std::exception& error) {
         // A failed step leaves no request in a known state: end them all with the error.
         OVLLM_ERROR("engine step failed: {}", error.what());
-        for (auto& [id, stream] : streams_) {
-            engine_->abort_request(id);
-            stream->close(error.what());
-        }
-        streams_.clear();
-        publish_stats();
+        close_all(error.what());
         return;
     }
     for (RequestOutput& output : outputs) {

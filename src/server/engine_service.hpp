@@ -51,6 +51,8 @@ class EngineService : public EngineClient {
     void add(Submission& submission);
     void step_once();
     void publish_stats();
+    // Aborts every running request and closes its stream with `why`.
+    void close_all(const std::string& why);
 
     std::unique_ptr<engine::LLMEngine> engine_;
     ChatTemplate chat_template_;

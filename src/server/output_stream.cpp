@@ -35,11 +35,6 @@ OutputStream::Next OutputStream::next(std::chrono::milliseconds timeout) {
     return result;
 }
 
-bool OutputStream::closed() const {
-    const std::lock_guard lock(mutex_);
-    return closed_ && queue_.empty();
-}
-
 std::string OutputStream::error() const {
     const std::lock_guard lock(mutex_);
     return error_;

@@ -31,7 +31,6 @@ class OutputStream {
 
     // Reader side: waits up to `timeout` for the next output.
     Next next(std::chrono::milliseconds timeout);
-    bool closed() const;
     // The error given to close(), empty if none.
     std::string error() const;
 
