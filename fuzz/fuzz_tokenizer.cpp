@@ -9,8 +9,8 @@
 
 #include "tokenizer/detokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
+#include "util/utf8.hpp"
 
 namespace {
 
@@ -31,7 +31,7 @@ const std::vector<std::unique_ptr<Tokenizer>>& tokenizers() {
 }
 
 void require_utf8(const std::string& text) {
-    if (ovllm::tokenizer::utf8::first_invalid(text) != std::string::npos) std::abort();
+    if (ovllm::utf8::first_invalid(text) != std::string::npos) std::abort();
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool special = (data[0] & 4) != 0;
     const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
 
-    const bool valid = ovllm::tokenizer::utf8::first_invalid(text) == std::string_view::npos;
+    const bool valid = ovllm::utf8::first_invalid(text) == std::string_view::npos;
     try {
         const auto ids = tok.encode(text, special);
         if (!valid) std::abort();  // invalid input must be rejected

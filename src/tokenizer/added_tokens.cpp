@@ -4,7 +4,7 @@
 
 #include <utf8proc.h>
 
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "tokenizer/fast_json.hpp"
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

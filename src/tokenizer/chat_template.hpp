@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/jinja.hpp"
+#include "jinja/jinja.hpp"
 
 namespace ovllm {
 

@@ -2,7 +2,7 @@
 
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/pattern.hpp"
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

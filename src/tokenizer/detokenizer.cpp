@@ -1,6 +1,6 @@
 #include "tokenizer/detokenizer.hpp"
 
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

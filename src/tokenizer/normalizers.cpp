@@ -6,7 +6,7 @@
 #include <utf8proc.h>
 
 #include "tokenizer/pattern.hpp"
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

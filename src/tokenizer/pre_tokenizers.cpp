@@ -9,7 +9,7 @@
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/pattern.hpp"
 #include "tokenizer/regex.hpp"
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

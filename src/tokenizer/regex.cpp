@@ -3,8 +3,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

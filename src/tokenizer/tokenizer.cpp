@@ -12,7 +12,7 @@
 #include "tokenizer/normalizers.hpp"
 #include "tokenizer/post_processors.hpp"
 #include "tokenizer/pre_tokenizers.hpp"
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 

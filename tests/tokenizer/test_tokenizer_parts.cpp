@@ -8,7 +8,7 @@
 #include "tokenizer/decoders.hpp"
 #include "tokenizer/normalizers.hpp"
 #include "tokenizer/pre_tokenizers.hpp"
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::tokenizer {
 namespace {

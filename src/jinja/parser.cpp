@@ -1,10 +1,10 @@
-#include "tokenizer/jinja_parser.hpp"
+#include "jinja/parser.hpp"
 
 #include <algorithm>
 #include <initializer_list>
 #include <string_view>
 
-#include "tokenizer/jinja_builtins.hpp"
+#include "jinja/builtins.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::jinja {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/jinja.hpp"
+#include "jinja/jinja.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::jinja {

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "tokenizer/jinja_value.hpp"
+#include "jinja/value.hpp"
 
 namespace ovllm::jinja {
 

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <unordered_map>
 
-#include "tokenizer/jinja_builtins.hpp"
-#include "tokenizer/jinja_strings.hpp"
+#include "jinja/builtins.hpp"
+#include "jinja/strings.hpp"
 
 namespace ovllm::jinja {
 namespace {

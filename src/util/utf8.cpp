@@ -1,6 +1,6 @@
-#include "tokenizer/utf8.hpp"
+#include "util/utf8.hpp"
 
-namespace ovllm::tokenizer::utf8 {
+namespace ovllm::utf8 {
 
 void append(std::string& out, char32_t cp) {
     if (cp < 0x80) {
@@ -113,4 +113,4 @@ bool is_whitespace(char32_t cp) {
     }
 }
 
-}  // namespace ovllm::tokenizer::utf8
+}  // namespace ovllm::utf8

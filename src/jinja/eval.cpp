@@ -1,11 +1,11 @@
 // Tree-walking evaluator: statements write into one output string, expressions produce values.
 #include <string_view>
 
-#include "tokenizer/jinja.hpp"
-#include "tokenizer/jinja_ast.hpp"
-#include "tokenizer/jinja_builtins.hpp"
-#include "tokenizer/jinja_lexer.hpp"
-#include "tokenizer/jinja_parser.hpp"
+#include "jinja/ast.hpp"
+#include "jinja/builtins.hpp"
+#include "jinja/jinja.hpp"
+#include "jinja/lexer.hpp"
+#include "jinja/parser.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::jinja {

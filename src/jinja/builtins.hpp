@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "tokenizer/jinja_value.hpp"
+#include "jinja/value.hpp"
 
 namespace ovllm::jinja {
 

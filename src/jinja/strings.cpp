@@ -1,4 +1,4 @@
-#include "tokenizer/jinja_strings.hpp"
+#include "jinja/strings.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "tokenizer/jinja_value.hpp"
+#include "jinja/value.hpp"
 
 #include <algorithm>
 #include <charconv>

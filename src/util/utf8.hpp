@@ -1,10 +1,11 @@
 #pragma once
-// UTF-8 helpers shared by the tokenizer stages. Byte offsets everywhere; char32_t code points.
+// UTF-8 helpers shared by the tokenizer stages and the template engine. Byte offsets everywhere;
+// char32_t code points.
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace ovllm::tokenizer::utf8 {
+namespace ovllm::utf8 {
 
 inline constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -47,4 +48,4 @@ inline bool ends_with_replacement(std::string_view text) {
 // Unicode White_Space, as Rust's char::is_whitespace.
 bool is_whitespace(char32_t cp);
 
-}  // namespace ovllm::tokenizer::utf8
+}  // namespace ovllm::utf8

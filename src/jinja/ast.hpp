@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "tokenizer/jinja_value.hpp"
+#include "jinja/value.hpp"
 
 namespace ovllm::jinja {
 

@@ -1,11 +1,11 @@
-#include "tokenizer/jinja_lexer.hpp"
+#include "jinja/lexer.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <string_view>
 
-#include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
+#include "util/utf8.hpp"
 
 namespace ovllm::jinja {
 namespace {
@@ -311,7 +311,7 @@ class Lexer {
             while (q < p + 3 && q < src_.size() && src_[q] >= '0' && src_[q] <= '7') {
                 cp = cp * 8 + static_cast<uint32_t>(src_[q++] - '0');
             }
-            tokenizer::utf8::append(out, static_cast<char32_t>(cp));
+            utf8::append(out, static_cast<char32_t>(cp));
             return q;
         }
         const size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
@@ -326,7 +326,7 @@ class Lexer {
             cp = cp * 16 + static_cast<uint32_t>(h);
         }
         if (cp > 0x10FFFF) fail(p - 1, "illegal Unicode character in string");
-        tokenizer::utf8::append(out, static_cast<char32_t>(cp));
+        utf8::append(out, static_cast<char32_t>(cp));
         return p + digits + 1;
     }
 

@@ -5,8 +5,8 @@
 
 #include <utf8proc.h>
 
-#include "tokenizer/jinja_builtins.hpp"
-#include "tokenizer/jinja_strings.hpp"
+#include "jinja/builtins.hpp"
+#include "jinja/strings.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::jinja {

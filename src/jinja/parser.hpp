@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "tokenizer/jinja_ast.hpp"
-#include "tokenizer/jinja_lexer.hpp"
+#include "jinja/ast.hpp"
+#include "jinja/lexer.hpp"
 
 namespace ovllm::jinja {
 
