@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "engine/llm_engine.hpp"
+#include "engine/model_files.hpp"
 #include "tokenizer/chat_template.hpp"
 #include "util/error.hpp"
 
@@ -61,9 +62,9 @@ std::vector<RequestOutput> LLM::generate(const std::vector<std::vector<int64_t>>
 
 std::string LLM::apply_chat_template(const std::vector<ChatMessage>& messages,
                                      bool add_generation_prompt) const {
-    const ChatTemplate chat_template =
-        ChatTemplate::load(engine_->config().tokenizer.empty() ? engine_->config().model
-                                                               : engine_->config().tokenizer);
+    const ChatTemplate chat_template = engine::load_chat_template(
+        engine_->config().tokenizer.empty() ? engine_->config().model
+                                            : engine_->config().tokenizer);
     nlohmann::ordered_json json_messages = nlohmann::ordered_json::array();
     for (const ChatMessage& m : messages)
         json_messages.push_back({{"role", m.role}, {"content", m.content}});

@@ -7,6 +7,7 @@
 
 #include <openvino/runtime/properties.hpp>
 
+#include "engine/model_files.hpp"
 #include "model/loader.hpp"
 #include "model/quantize.hpp"
 #include "ovllm/version.hpp"
@@ -22,15 +23,6 @@ namespace {
 // The detokenizer reads this many prompt ids as context, so the first generated token is
 // decoded as it follows the prompt (a leading space stays a space).
 constexpr size_t kDetokenizerContextIds = 4;
-
-std::unique_ptr<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (path.empty() || !fs::is_directory(path, ec) ||
-        !fs::exists(fs::path(path) / "tokenizer.json"))
-        return nullptr;
-    return std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_folder(path));
-}
 
 // --weight-format auto: int8 (vLLM-OpenVINO's quantized weights), except with --dtype f32,
 // the exact mode, where weights stay as stored.

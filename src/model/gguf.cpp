@@ -3,6 +3,9 @@
 #include <cstring>
 #include <limits>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <openvino/core/type/bfloat16.hpp>
 #include <openvino/core/type/float16.hpp>
 
@@ -72,10 +75,6 @@ class Cursor {
         std::string s(reinterpret_cast<const char*>(data_ + pos_), length);
         pos_ += length;
         return s;
-    }
-    void skip(uint64_t bytes, const char* what) {
-        need(bytes, what);
-        pos_ += bytes;
     }
     size_t position() const { return pos_; }
 
@@ -149,7 +148,7 @@ GgufValue read_value(Cursor& in, uint32_t type, const std::string& file, const s
             a.count = in.read<uint64_t>("array length");
             for (uint64_t i = 0; i < a.count; ++i) {
                 if (a.element_type == string) {
-                    in.skip(in.read<uint64_t>("array string"), "array string");
+                    a.strings.push_back(in.read_string("array string"));
                 } else if (a.element_type == array) {
                     throw_error("{}: metadata '{}' nests arrays", file, key);
                 } else {
@@ -202,17 +201,6 @@ void dequant_q8_0(const std::byte* b, size_t blocks, float* y) {
     }
 }
 
-// 6-bit scale and min number j of a K-quant super-block (12 packed bytes).
-void scale_min_k4(int j, const uint8_t* q, float& scale, float& min) {
-    if (j < 4) {
-        scale = q[j] & 63;
-        min = q[j + 4] & 63;
-    } else {
-        scale = static_cast<float>((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4));
-        min = static_cast<float>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
-
 // Q4_K / Q5_K: 256 values in 8 sub-blocks of 32, each with its own 6-bit scale and min.
 void dequant_q45_k(const std::byte* b, size_t blocks, bool five_bit, float* y) {
     const size_t block_bytes = five_bit ? 176 : 144;
@@ -224,8 +212,8 @@ void dequant_q45_k(const std::byte* b, size_t blocks, bool five_bit, float* y) {
         const auto* qs = reinterpret_cast<const uint8_t*>(b + (five_bit ? 48 : 16));
         for (int chunk = 0; chunk < 4; ++chunk, qs += 32) {
             float sc1, m1, sc2, m2;
-            scale_min_k4(2 * chunk, scales, sc1, m1);
-            scale_min_k4(2 * chunk + 1, scales, sc2, m2);
+            ggml_k_scale_min(2 * chunk, scales, sc1, m1);
+            ggml_k_scale_min(2 * chunk + 1, scales, sc2, m2);
             for (int l = 0; l < 32; ++l) {
                 int lo = qs[l] & 0x0F;
                 int hi = qs[l] >> 4;
@@ -270,6 +258,16 @@ void dequant_q6_k(const std::byte* b, size_t blocks, float* y) {
 
 }  // namespace
 
+void ggml_k_scale_min(int j, const uint8_t* q, float& scale, float& min) {
+    if (j < 4) {
+        scale = q[j] & 63;
+        min = q[j + 4] & 63;
+    } else {
+        scale = static_cast<float>((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4));
+        min = static_cast<float>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
 std::string ggml_type_name(uint32_t type) {
     const TypeTraits* t = traits(type);
     return t ? t->name : "type " + std::to_string(type);
@@ -278,6 +276,16 @@ std::string ggml_type_name(uint32_t type) {
 bool ggml_type_supported(uint32_t type) {
     const TypeTraits* t = traits(type);
     return t && t->supported;
+}
+
+std::string ggml_supported_types() {
+    std::string names;
+    for (const TypeTraits& t : kTypes) {
+        if (!t.supported) continue;
+        if (!names.empty()) names += ", ";
+        names += t.name;
+    }
+    return names;
 }
 
 std::vector<size_t> GgufTensor::row_major_shape() const {
@@ -346,6 +354,16 @@ GgufFile::GgufFile(const std::filesystem::path& path)
     }
 }
 
+void GgufFile::release_pages(const GgufTensor& t) const {
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto start = reinterpret_cast<uintptr_t>(t.data);
+    const auto map_start = reinterpret_cast<uintptr_t>(file_->data());
+    if (start < map_start || start + t.byte_size > map_start + file_->size()) return;
+    const uintptr_t begin = (start + page - 1) / page * page;  // whole pages inside the tensor
+    const uintptr_t end = (start + t.byte_size) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 const GgufTensor* GgufFile::find(const std::string& name) const {
     const auto it = index_.find(name);
     return it == index_.end() ? nullptr : &tensors_[it->second];
@@ -385,8 +403,8 @@ void dequantize(const GgufTensor& t, const std::string& file, float* out) {
     if (!ggml_type_supported(t.type)) {
         throw_error(
             "{}: tensor '{}' has quantization type {}, which is not supported "
-            "(supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)",
-            file, t.name, ggml_type_name(t.type));
+            "(supported: {})",
+            file, t.name, ggml_type_name(t.type), ggml_supported_types());
     }
     const TypeTraits& tr = *traits(t.type);
     const size_t blocks = t.elements / tr.block_elements;

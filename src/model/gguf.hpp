@@ -37,13 +37,20 @@ enum class GgmlType : uint32_t {
 std::string ggml_type_name(uint32_t type);
 // True when dequantize() handles the type.
 bool ggml_type_supported(uint32_t type);
+// The supported type names, "F32, F16, BF16, Q4_0, ...", for messages.
+std::string ggml_supported_types();
 
-// A metadata value. Arrays keep their element count; numeric arrays also keep the values
-// (string arrays such as the 150k-token vocabulary keep only the count).
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K super-block, from its 12
+// packed scale bytes `q`.
+void ggml_k_scale_min(int j, const uint8_t* q, float& scale, float& min);
+
+// A metadata value. Arrays keep their element count and their values: numbers, or strings
+// (the vocabulary and merges of tokenizer.ggml.*).
 struct GgufArray {
     uint32_t element_type = 0;
     uint64_t count = 0;
     std::vector<double> numbers;
+    std::vector<std::string> strings;
 };
 using GgufValue = std::variant<int64_t, uint64_t, double, bool, std::string, GgufArray>;
 
@@ -69,6 +76,11 @@ class GgufFile {
     const std::map<std::string, GgufValue>& metadata() const { return metadata_; }
     const std::vector<GgufTensor>& tensors() const { return tensors_; }
     const GgufTensor* find(const std::string& name) const;
+
+    // Drops the pages of `tensor`'s data from this process's resident memory once they have
+    // been copied elsewhere (re-laid out). The mapping is private and never written, so a
+    // later read faults them back in from the file.
+    void release_pages(const GgufTensor& tensor) const;
 
     bool has(const std::string& key) const { return metadata_.count(key) != 0; }
     // Typed look-ups: nullopt when absent; ovllm::Error naming the key for a wrong type.

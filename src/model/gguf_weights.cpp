@@ -9,6 +9,7 @@
 #include <openvino/op/constant.hpp>
 #include <openvino/runtime/tensor.hpp>
 
+#include "model/gguf_tensors.hpp"
 #include "model/registry.hpp"
 #include "util/error.hpp"
 
@@ -55,17 +56,18 @@ bool is_norm(const std::string& hf_name) {
 }
 
 // llama.cpp's converter reorders each head's Q/K rows from [half, pair] to [pair-interleaved]:
-// GGUF row h*D + 2*i + p holds HF row h*D + p*D/2 + i. Undoes it over rows of `cols` values.
-void unpermute_rows(const std::vector<float>& in, int64_t heads, int64_t rows, int64_t cols,
-                    float* out) {
+// GGUF row h*D + 2*i + p holds HF row h*D + p*D/2 + i. The stored row of each HF row; rows
+// move whole, so quantized rows move without being decoded.
+std::vector<int64_t> unpermuted_row_order(int64_t heads, int64_t rows) {
     const int64_t head_dim = rows / heads;
     const int64_t half = head_dim / 2;
+    std::vector<int64_t> order(static_cast<size_t>(rows));
     for (int64_t h = 0; h < heads; ++h) {
         for (int64_t r = 0; r < head_dim; ++r) {
-            const int64_t src = h * head_dim + (r % half) * 2 + r / half;
-            std::copy_n(in.data() + src * cols, cols, out + (h * head_dim + r) * cols);
+            order[static_cast<size_t>(h * head_dim + r)] = h * head_dim + (r % half) * 2 + r / half;
         }
     }
+    return order;
 }
 
 }  // namespace
@@ -139,11 +141,13 @@ ModelConfig gguf_model_config(const GgufFile& f) {
     return c;
 }
 
-GgufWeights::GgufWeights(std::shared_ptr<const GgufFile> file, const ModelConfig& config)
+GgufWeights::GgufWeights(std::shared_ptr<const GgufFile> file, const ModelConfig& config,
+                         bool dequantize_f32)
     : file_(std::move(file)),
       arch_(*file_->get_string("general.architecture")),
       heads_(config.num_attention_heads),
-      kv_heads_(config.num_key_value_heads) {}
+      kv_heads_(config.num_key_value_heads),
+      dequantize_f32_(dequantize_f32) {}
 
 bool GgufWeights::contains(const std::string& name) const {
     const auto gguf = gguf_tensor_name(arch_, name);
@@ -164,18 +168,32 @@ ov::Output<ov::Node> GgufWeights::get(const std::string& name, const ov::Shape& 
         throw_error("{}: tensor '{}' has shape {}, expected {}", file, *gguf, stored.to_string(),
                     expected_shape.to_string());
     }
-    ov::Tensor values(ov::element::f32, stored);  // owned; the Constant shares it
-    float* out = values.data<float>();
     const bool permuted = arch_ == "llama" && (name.ends_with("self_attn.q_proj.weight") ||
                                                name.ends_with("self_attn.k_proj.weight"));
+    std::vector<int64_t> order;
     if (permuted) {
-        std::vector<float> raw(t->elements);
-        dequantize(*t, file, raw.data());
         const int64_t heads = name.ends_with("q_proj.weight") ? heads_ : kv_heads_;
-        unpermute_rows(raw, heads, static_cast<int64_t>(stored[0]), static_cast<int64_t>(stored[1]),
-                       out);
-    } else {
-        dequantize(*t, file, out);
+        order = unpermuted_row_order(heads, static_cast<int64_t>(stored[0]));
+    }
+    if (use != WeightUse::other && stored.size() == 2 && !dequantize_f32_) {
+        const ov::Output<ov::Node> matrix = gguf_matrix(*t, file, name, order, file_);
+        const ov::element::Type storage = gguf_storage_type(t->type);
+        if (storage == ov::element::u4 || storage == ov::element::u8) {
+            file_->release_pages(*t);  // copied into the compressed constants
+        }
+        return matrix;
+    }
+    // Norms, biases (small), and every tensor of the f32 reference.
+    ov::Tensor values(ov::element::f32, stored);
+    float* out = values.data<float>();
+    dequantize(*t, file, out);
+    if (!order.empty()) {
+        const std::vector<float> stored_rows(out, out + t->elements);
+        const size_t cols = stored[1];
+        for (size_t r = 0; r < order.size(); ++r) {
+            std::copy_n(stored_rows.data() + static_cast<size_t>(order[r]) * cols, cols,
+                        out + r * cols);
+        }
     }
     if (arch_ == "gemma3" && is_norm(name)) {
         // Stored as 1 + w; the builder applies 1 + w itself.
@@ -190,23 +208,34 @@ std::string GgufWeights::describe() const {
     return file_->path().string();
 }
 
-std::string GgufWeights::main_type() const {
+uint32_t GgufWeights::main_type() const {
     std::map<uint32_t, uint64_t> counts;
     for (const GgufTensor& t : file_->tensors()) counts[t.type] += t.elements;
     const auto best =
         std::max_element(counts.begin(), counts.end(),
                          [](const auto& a, const auto& b) { return a.second < b.second; });
-    return best == counts.end() ? "empty" : ggml_type_name(best->first);
+    return best == counts.end() ? 0 : best->first;
 }
 
-LoadedModel load_gguf(const std::filesystem::path& path) {
+LoadedModel load_gguf(const std::filesystem::path& path, bool dequantize_f32) {
     const auto file = std::make_shared<const GgufFile>(path);
+    for (const GgufTensor& t : file->tensors()) {  // before any work: one clear line
+        if (!ggml_type_supported(t.type)) {
+            throw_error(
+                "{}: tensor '{}' has quantization type {}, which is not supported "
+                "(supported: {})",
+                path.string(), t.name, ggml_type_name(t.type), ggml_supported_types());
+        }
+    }
     LoadedModel loaded;
     loaded.config = gguf_model_config(*file);
-    GgufWeights weights(file, loaded.config);
+    GgufWeights weights(file, loaded.config, dequantize_f32);
     loaded.model = build_stateful_model(loaded.config, weights);
-    loaded.weight_dtype = ov::element::f32;
-    loaded.source = "GGUF " + weights.main_type() + " (dequantized to f32): " + weights.describe();
+    loaded.weight_dtype =
+        dequantize_f32 ? ov::element::f32 : gguf_storage_type(weights.main_type());
+    loaded.source = "GGUF " + ggml_type_name(weights.main_type()) +
+                    (dequantize_f32 ? " (dequantized to f32): " : " (kept compressed): ") +
+                    weights.describe();
     return loaded;
 }
 

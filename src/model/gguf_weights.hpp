@@ -1,10 +1,10 @@
 #pragma once
 // Model config and weights from a GGUF file. Builders ask for HF tensor names
 // ("model.layers.3.self_attn.q_proj.weight"); the source maps them to the GGUF names
-// ("blk.3.attn_q.weight"), dequantizes to an owned f32 Constant, and undoes llama.cpp's
+// ("blk.3.attn_q.weight"), keeps matrices compressed (gguf_tensors.hpp) and undoes llama.cpp's
 // conversion changes (llama Q/K row permutation, gemma3 norms stored as 1 + w).
-// Architectures: llama, qwen2, gemma3. The tokenizer is not read from the file: give
-// `--tokenizer DIR` (an HF folder) for text, or use token ids.
+// Architectures: llama, qwen2, gemma3. The tokenizer comes from the file's metadata
+// (tokenizer/gguf_tokenizer.hpp).
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -27,24 +27,29 @@ std::optional<std::string> gguf_tensor_name(const std::string& arch, const std::
 
 class GgufWeights : public WeightSource {
   public:
-    GgufWeights(std::shared_ptr<const GgufFile> file, const ModelConfig& config);
+    // dequantize_f32: every tensor becomes owned f32 (the exact reference compressed weights
+    // are tested against; 4-8x the memory).
+    GgufWeights(std::shared_ptr<const GgufFile> file, const ModelConfig& config,
+                bool dequantize_f32 = false);
 
     bool contains(const std::string& name) const override;
     ov::Output<ov::Node> get(const std::string& name, const ov::Shape& expected_shape,
                              WeightUse use) override;
     std::string describe() const override;
-    // The quantization type holding most parameters ("Q4_1", "Q4_K", "F16", ...).
-    std::string main_type() const;
+    // The ggml type id holding most parameters (Q4_1, Q4_K, F16, ...).
+    uint32_t main_type() const;
 
   private:
     std::shared_ptr<const GgufFile> file_;
     std::string arch_;
     int64_t heads_ = 0;
     int64_t kv_heads_ = 0;
+    bool dequantize_f32_ = false;
 };
 
 // Reads the file, its config and weights and builds the stateful model (load_model's GGUF
-// branch). weight_dtype is f32: every tensor is dequantized at load.
-LoadedModel load_gguf(const std::filesystem::path& path);
+// branch). Throws ovllm::Error listing the supported types when a tensor's type is not one.
+// weight_dtype is the storage of most weights (u4 for Q4_*, u8 for Q5_*/Q6_K/Q8_0).
+LoadedModel load_gguf(const std::filesystem::path& path, bool dequantize_f32 = false);
 
 }  // namespace ovllm::model

@@ -156,22 +156,6 @@ __attribute__((target_clones("avx2", "default"))) void quantize_rows(const Matri
     }
 }
 
-// Rows per thread rounded to an even count so u4 zero points of one byte stay in one thread.
-void run_parallel(size_t rows, size_t elements, const std::function<void(size_t, size_t)>& work) {
-    const size_t threads = elements < kParallelThreshold
-                               ? 1
-                               : std::max<size_t>(1, std::thread::hardware_concurrency());
-    if (threads == 1) {
-        work(0, rows);
-        return;
-    }
-    const size_t chunk = ((rows + threads - 1) / threads + 1) / 2 * 2;
-    std::vector<std::jthread> workers;
-    for (size_t begin = 0; begin < rows; begin += chunk) {
-        workers.emplace_back(work, begin, std::min(rows, begin + chunk));
-    }
-}
-
 // group_size 0: one group per output channel.
 std::string mode_label(int bits, size_t group_size) {
     const std::string group =
@@ -211,6 +195,22 @@ MatrixView find_source_matrix(const ov::Output<ov::Node>& output, size_t rows, s
 }
 
 }  // namespace
+
+// Rows per thread rounded to an even count so u4 zero points of one byte stay in one thread.
+void parallel_rows(size_t rows, size_t elements, const std::function<void(size_t, size_t)>& work) {
+    const size_t threads = elements < kParallelThreshold
+                               ? 1
+                               : std::max<size_t>(1, std::thread::hardware_concurrency());
+    if (threads == 1) {
+        work(0, rows);
+        return;
+    }
+    const size_t chunk = ((rows + threads - 1) / threads + 1) / 2 * 2;
+    std::vector<std::jthread> workers;
+    for (size_t begin = 0; begin < rows; begin += chunk) {
+        workers.emplace_back(work, begin, std::min(rows, begin + chunk));
+    }
+}
 
 WeightFormat parse_weight_format(const std::string& name) {
     if (name == "int8") return WeightFormat::int8;
@@ -265,7 +265,7 @@ QuantizedMatrix quantize_matrix(const MatrixView& source, int bits, size_t group
     const Outputs out{static_cast<uint8_t*>(m.weights.data()),
                       static_cast<ov::float16*>(m.scales.data()),
                       static_cast<uint8_t*>(m.zero_points.data())};
-    run_parallel(m.rows, m.rows * m.cols, [&](size_t begin, size_t end) {
+    parallel_rows(m.rows, m.rows * m.cols, [&](size_t begin, size_t end) {
         quantize_rows(source, bits, group_size, begin, end, out);
     });
     return m;
@@ -280,11 +280,15 @@ ov::Output<ov::Node> make_decompression(const QuantizedMatrix& m, const std::str
     scales->set_friendly_name(name + "/scale");
 
     const auto as_f16 = std::make_shared<ov::op::v0::Convert>(weights, ov::element::f16);
-    const auto zp_f16 = std::make_shared<ov::op::v0::Convert>(zero_points, ov::element::f16);
+    // Zero points are u8/u4 integers, or already f16 where they are not integers (GGUF).
+    ov::Output<ov::Node> zp_f16 = zero_points;
+    if (m.zero_points.get_element_type() != ov::element::f16) {
+        zp_f16 = std::make_shared<ov::op::v0::Convert>(zero_points, ov::element::f16);
+    }
     const auto centered = std::make_shared<ov::op::v1::Subtract>(as_f16, zp_f16);
     const auto scaled = std::make_shared<ov::op::v1::Multiply>(centered, scales);
     ov::Output<ov::Node> result = scaled;
-    if (m.bits == 4) {
+    if (m.weights.get_shape().size() == 3) {  // [rows, groups, group_size]
         const auto shape = ov::op::v0::Constant::create(
             ov::element::i64, {2},
             std::vector<int64_t>{static_cast<int64_t>(m.rows), static_cast<int64_t>(m.cols)});

@@ -7,6 +7,7 @@
 //   q = clamp(round(w / scale + zp)), rounding half to even; the scale is stored as f16.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,8 +33,9 @@ inline constexpr size_t kInt4GroupSize = 128;
 // One quantized [rows, cols] matrix (rows = output channels). group_size == cols means one
 // group per row (per-channel). Shapes: int8 weights u8 [rows, cols], scales f16 [rows, 1],
 // zero_points u8 [rows, 1]; int4 weights u4 [rows, groups, group_size], scales f16
-// [rows, groups, 1], zero_points u4 [rows, groups, 1]. u4 packs two values per byte, the
-// even element in the low nibble.
+// [rows, groups, 1], zero_points u4 [rows, groups, 1]. GGUF blocks (gguf_tensors.hpp) also
+// make grouped u8 weights, and f16 zero points where they are not integers. u4 packs two values per
+// byte, the even element in the low nibble.
 struct QuantizedMatrix {
     int bits = 8;
     size_t rows = 0;
@@ -54,13 +56,18 @@ struct MatrixView {
     bool transposed = false;
 };
 
+// Calls work(begin, end) over row ranges on all cores (one thread below ~256k elements). Each
+// range holds an even number of rows, so u4 values of two rows never share a byte across
+// threads.
+void parallel_rows(size_t rows, size_t elements, const std::function<void(size_t, size_t)>& work);
+
 // Quantizes on all cores (threads over row blocks). bits 8 or 4; group_size must divide
 // cols (pass cols for per-channel). Throws ovllm::Error for an unsupported type or group.
 QuantizedMatrix quantize_matrix(const MatrixView& source, int bits, size_t group_size);
 
 // Constant(u8/u4) -> Convert(f16) -> Subtract(Convert(zp)) -> Multiply(scale)
-// [-> Reshape [rows, cols] for int4] -> Convert(f32): the order the CPU plugin fuses into
-// FullyConnected with u8/u4 weights. Constants are named `name` + suffix.
+// [-> Reshape [rows, cols] for grouped weights] -> Convert(f32): the order the CPU plugin fuses
+// into FullyConnected with u8/u4 weights. Constants are named `name` + suffix.
 ov::Output<ov::Node> make_decompression(const QuantizedMatrix& matrix, const std::string& name);
 
 // The bit-width table NNCF prints after compression. A row per mode, e.g.

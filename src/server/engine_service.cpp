@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/model_files.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -19,7 +20,7 @@ namespace {
 
 ChatTemplate load_chat_template(const EngineConfig& config, const std::string& override_text) {
     ChatTemplate own =
-        ChatTemplate::load(config.tokenizer.empty() ? config.model : config.tokenizer);
+        engine::load_chat_template(config.tokenizer.empty() ? config.model : config.tokenizer);
     if (override_text.empty()) return own;
     // The override still sees the model's special tokens (bos_token, eos_token, ...).
     return ChatTemplate::from_string(override_text, own.special_tokens(), "--chat-template");

@@ -192,6 +192,19 @@ void Tokenizer::load_config(const std::filesystem::path& config) {
     impl_->unk = named("unk_token");
 }
 
+void Tokenizer::name_special_tokens(std::optional<int64_t> bos, std::optional<int64_t> eos,
+                                    std::optional<int64_t> pad, std::optional<int64_t> unk) {
+    const auto named = [&](std::optional<int64_t> id) -> std::optional<NamedToken> {
+        const auto token = id ? id_to_token(*id) : std::nullopt;
+        if (!token) return std::nullopt;
+        return NamedToken{std::string(*token), id};
+    };
+    impl_->bos = named(bos);
+    impl_->eos = named(eos);
+    impl_->pad = named(pad);
+    impl_->unk = named(unk);
+}
+
 std::vector<int64_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
     if (const size_t bad = utf8::first_invalid(text); bad != std::string_view::npos) {
         throw_error("tokenizer: input text is not valid UTF-8 (byte offset {})", bad);

@@ -14,6 +14,8 @@
 
 namespace ovllm::tokenizer {
 
+struct GgufVocab;
+
 // A special token named by tokenizer_config.json (bos_token, eos_token, ...).
 struct NamedToken {
     std::string content;
@@ -30,6 +32,10 @@ class Tokenizer {
     // Parses tokenizer.json text held in memory; `name` labels error messages.
     static Tokenizer from_json_text(std::string_view tokenizer_json,
                                     std::string_view name = "tokenizer.json");
+
+    // The tokenizer a GGUF file's tokenizer.ggml.* metadata describes (gguf_vocab.hpp), with
+    // bos/eos/pad/unk named by its token ids. Throws ovllm::Error naming the file and key.
+    static Tokenizer from_gguf(const GgufVocab& vocab);
 
     Tokenizer(Tokenizer&&) noexcept;
     Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -63,6 +69,9 @@ class Tokenizer {
     struct Impl;
     explicit Tokenizer(std::unique_ptr<Impl> impl);
     void load_config(const std::filesystem::path& config);
+    // Names the special tokens by id (GGUF); an absent or unknown id leaves the token unnamed.
+    void name_special_tokens(std::optional<int64_t> bos, std::optional<int64_t> eos,
+                             std::optional<int64_t> pad, std::optional<int64_t> unk);
     std::unique_ptr<Impl> impl_;
 };
 

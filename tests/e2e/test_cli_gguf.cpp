@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -59,9 +60,40 @@ TEST_F(CliGguf, GenerateMatchesTheConvertedFolder) {
     EXPECT_EQ(from_gguf, from_folder);
 }
 
+// Text in and out with the GGUF alone: its own tokenizer gives the same prompt ids and the same
+// text as the HF folder's tokenizer.json.
+TEST_F(CliGguf, GenerateTextWithTheFileAlone) {
+    const std::string args =
+        " --prompt 'The capital of France is' --max-tokens 12 --dtype f32 --kv-cache-dtype f32";
+    int gguf_status = -1;
+    int folder_status = -1;
+    const std::string from_gguf =
+        run_stdout("generate --model " + gguf.string() + args, gguf_status);
+    const std::string from_folder =
+        run_stdout("generate --model " + folder.string() + args, folder_status);
+    ASSERT_EQ(gguf_status, 0) << from_gguf;
+    ASSERT_EQ(folder_status, 0) << from_folder;
+    EXPECT_GT(from_gguf.size(), 12u);
+    EXPECT_EQ(from_gguf, from_folder);
+}
+
+// `ovllm chat` renders the GGUF's tokenizer.chat_template and stops at its EOS, <|im_end|>.
+TEST_F(CliGguf, ChatWithTheFileAlone) {
+    const auto input = std::filesystem::temp_directory_path() / "ovllm_test_gguf_chat.txt";
+    std::ofstream(input) << "What is 2+2?\n";
+    int status = -1;
+    const std::string out = run_stdout(
+        "chat --model " + gguf.string() + " --max-tokens 24 --dtype f32 < " + input.string(),
+        status);
+    ASSERT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("> "), std::string::npos) << out;
+    EXPECT_EQ(out.find("<|im_end|>"), std::string::npos) << out;
+    EXPECT_GT(out.size(), 8u) << out;
+}
+
 // Gemma 3 270M (fetched only on demand: `shared/models/fetch.sh --only gemma3`; skipped when
-// absent). The HF folder and the GGUF (text through --tokenizer, since the GGUF's own
-// tokenizer is not read) both continue with the reference text of shared/models/README.md.
+// absent). The HF folder, the GGUF alone and the GGUF with --tokenizer (which overrides the
+// GGUF's own) all continue with the reference text of shared/models/README.md.
 TEST(CliGemma3, RealModelContinuesWithTheReferenceText) {
     const auto gguf = models_dir() / "gemma3-270m.gguf";
     const auto folder = models_dir() / "gemma3-270m";
@@ -72,7 +104,7 @@ TEST(CliGemma3, RealModelContinuesWithTheReferenceText) {
         " --prompt 'The capital of France is' --max-tokens 12 --dtype f32 "
         "--kv-cache-dtype f32";
     for (const std::string& model :
-         {folder.string(), gguf.string() + " --tokenizer " + folder.string()}) {
+         {folder.string(), gguf.string(), gguf.string() + " --tokenizer " + folder.string()}) {
         int status = -1;
         const std::string out = run_stdout("generate --model " + model + args, status);
         ASSERT_EQ(status, 0) << out;

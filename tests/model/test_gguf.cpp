@@ -173,6 +173,35 @@ TEST(Gguf, UnsupportedTypeNamesTheTypeAndTensor) {
     }
 }
 
+TEST(Gguf, LoadingAnUnknownQuantTypeListsTheSupportedOnes) {
+    auto tensors = sample_tensors();
+    tensors.push_back({"f.unknown", 99, {32}, std::vector<uint8_t>(32, 0)});
+    const auto path = write_file("unknown_type.gguf", make_gguf(tensors));
+    try {
+        model::load_gguf(path);
+        FAIL() << "a GGUF with type 99 loaded";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  path.string() +
+                      ": tensor 'e.q2_k' has quantization type Q2_K, which is not supported "
+                      "(supported: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, "
+                      "BF16)");
+    }
+    tensors.erase(tensors.begin() + 4);  // without the Q2_K tensor, type 99 is the first
+    const auto only_unknown = write_file("unknown_type2.gguf", make_gguf(tensors));
+    try {
+        model::load_gguf(only_unknown);
+        FAIL() << "a GGUF with type 99 loaded";
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find("'f.unknown' has quantization type type 99, which is not "
+                               "supported (supported: F32, F16, Q4_0"),
+                  std::string::npos)
+            << message;
+        EXPECT_EQ(message.find('\n'), std::string::npos);
+    }
+}
+
 TEST(Gguf, BadMagicAndTruncatedFilesAreErrors) {
     std::vector<uint8_t> bytes = make_gguf(sample_tensors());
     std::vector<uint8_t> bad = bytes;
