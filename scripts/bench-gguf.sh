@@ -9,7 +9,7 @@
 #   scripts/bench-gguf.sh [GGUF] [FOLDER]    (defaults: .models/qwen2.5-coder-1.5b{.gguf,})
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$root/build/ovllm"
+bin="${OVLLM_BIN:-$root/build/ovllm}"
 gguf="${1:-$root/.models/qwen2.5-coder-1.5b.gguf}"
 folder="${2:-$root/.models/qwen2.5-coder-1.5b}"
 prompt="Write a Python function that returns the n-th Fibonacci number."

@@ -1,6 +1,7 @@
 // Tokenizer::from_gguf: the tokenizer.json a GGUF's tokenizer.ggml.* metadata stands for, built
 // as transformers' GGUF converter builds it, then loaded by the tokenizer.json path.
 #include <algorithm>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -88,12 +89,21 @@ void byte_level_json(const GgufVocab& v, Json& root) {
     if (v.merges.empty()) {
         throw_error("{}: GGUF metadata 'tokenizer.ggml.merges' is missing", v.file);
     }
+    // transformers' GGUF loader adds only these three for Qwen2 vocabularies; the other control
+    // tokens (<|fim_prefix|>, <tool_call>, ...) stay ordinary vocabulary entries, so text that
+    // spells them is split like any text, as the HF tokenizer of these files does.
+    static const std::set<std::string, std::less<>> kQwen2Added = {"<|endoftext|>", "<|im_start|>",
+                                                                   "<|im_end|>"};
+    const bool qwen2 = v.pre == "qwen2";
     Json added = Json::array();
     Json vocab = Json::object();
     for (size_t id = 0; id < v.tokens.size(); ++id) {
         vocab[v.tokens[id]] = id;
         const GgufTokenType type = type_of(v, id);
-        if (type == GgufTokenType::control || type == GgufTokenType::user_defined) {
+        if (qwen2) {
+            if (kQwen2Added.count(v.tokens[id]) != 0)
+                added.push_back(added_token(v.tokens[id], id, true));
+        } else if (type == GgufTokenType::control || type == GgufTokenType::user_defined) {
             added.push_back(added_token(v.tokens[id], id, type == GgufTokenType::control));
         }
     }
@@ -108,77 +118,74 @@ void byte_level_json(const GgufVocab& v, Json& root) {
 
 constexpr std::string_view kSpaceMark = "\u2581";  // SentencePiece's visible space
 
-std::string mark_spaces(std::string_view text) {
+// Gemma's GGUFs write runs of spaces as spaces where its vocabulary writes U+2581.
+bool is_space_run(std::string_view token) {
+    return !token.empty() && token.find_first_not_of(' ') == std::string_view::npos;
+}
+
+std::string spelled(const std::string& token) {
+    if (!is_space_run(token)) return token;
     std::string out;
-    for (const char c : text) {
-        if (c == ' ')
-            out += kSpaceMark;
-        else
-            out += c;
-    }
+    for (size_t i = 0; i < token.size(); ++i) out += kSpaceMark;
     return out;
 }
 
-size_t code_points(std::string_view s) {
-    return static_cast<size_t>(std::count_if(
-        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
-// SentencePiece BPE as ranked merges, derived from the scores as transformers derives them:
-// every split of a piece into two pieces of the vocabulary, ranked by the merged piece's score
-// (highest first), then by longer left and right parts (in code points), then by the ids of the
-// piece, the left and the right part.
-Json merges_from_scores(const std::vector<std::string>& pieces, const std::vector<float>& scores) {
-    std::unordered_map<std::string_view, int64_t> ids;
-    for (size_t i = 0; i < pieces.size(); ++i) ids.insert_or_assign(pieces[i], i);
+// SentencePiece BPE as ranked merges, derived as transformers' GGUF loader derives them: every
+// split of a piece into two pieces of the vocabulary, ranked by the merged piece: by its score
+// (sentencepiece log-probabilities), or by its position where the vocabulary is already in
+// merge order (Gemma, whose whitespace runs all score -1000). Equal ranks keep vocabulary order;
+// one piece's splits go by the scores of their parts, highest first.
+Json ranked_merges(const std::vector<std::string>& pieces, const std::vector<float>& scores,
+                   bool rank_by_position) {
+    std::unordered_map<std::string_view, float> score_of;
+    for (size_t i = 0; i < pieces.size(); ++i) score_of.insert_or_assign(pieces[i], scores[i]);
     struct Merge {
-        float score;
-        size_t left_chars, right_chars;
-        int64_t piece, left, right;
+        float rank;
+        size_t piece;
+        float left_score, right_score;
         size_t split;  // byte offset in the piece
     };
     std::vector<Merge> merges;
     for (size_t i = 0; i < pieces.size(); ++i) {
         const std::string_view piece = pieces[i];
+        const float rank = rank_by_position ? -static_cast<float>(i) : scores[i];
         for (size_t k = 1; k < piece.size(); ++k) {
             if ((static_cast<unsigned char>(piece[k]) & 0xC0) == 0x80) continue;  // mid-character
-            const auto left = ids.find(piece.substr(0, k));
-            const auto right = ids.find(piece.substr(k));
-            if (left == ids.end() || right == ids.end()) continue;
-            merges.push_back({scores[i], code_points(piece.substr(0, k)),
-                              code_points(piece.substr(k)), static_cast<int64_t>(i), left->second,
-                              right->second, k});
+            const auto left = score_of.find(piece.substr(0, k));
+            const auto right = score_of.find(piece.substr(k));
+            if (left == score_of.end() || right == score_of.end()) continue;
+            merges.push_back({rank, i, left->second, right->second, k});
         }
     }
     std::sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
-        return std::tie(b.score, b.left_chars, b.right_chars, a.piece, a.left, a.right) <
-               std::tie(a.score, a.left_chars, a.right_chars, b.piece, b.left, b.right);
+        return std::tie(b.rank, a.piece, b.left_score, b.right_score, a.split) <
+               std::tie(a.rank, b.piece, a.left_score, a.right_score, b.split);
     });
     Json out = Json::array();
     for (const Merge& m : merges) {
-        const std::string_view piece = pieces[static_cast<size_t>(m.piece)];
+        const std::string_view piece = pieces[m.piece];
         out.push_back({piece.substr(0, m.split), piece.substr(m.split)});
     }
     return out;
 }
 
-// llama: SentencePiece BPE with byte fallback. Spaces are written as U+2581; user-defined
-// tokens spelled with spaces (runs of spaces) are ordinary pieces spelled with U+2581, as in
-// the HF tokenizer.json of the same model; other user-defined tokens are non-special added
-// tokens, control tokens special ones.
+// llama: SentencePiece BPE with byte fallback. Spaces are written as U+2581; Gemma's runs of
+// spaces are ordinary pieces spelled with U+2581, as in its HF tokenizer.json; other
+// user-defined tokens are non-special added tokens, control tokens special ones.
 void sentencepiece_json(const GgufVocab& v, Json& root) {
     if (v.scores.size() != v.tokens.size()) {
         throw_error("{}: GGUF metadata 'tokenizer.ggml.scores' has {} entries for {} tokens",
                     v.file, v.scores.size(), v.tokens.size());
     }
     std::vector<std::string> pieces(v.tokens.size());
+    bool gemma = false;
     Json added = Json::array();
     for (size_t id = 0; id < v.tokens.size(); ++id) {
         const GgufTokenType type = type_of(v, id);
-        const bool spelled_with_spaces = v.tokens[id].find(' ') != std::string::npos;
-        pieces[id] = type == GgufTokenType::user_defined ? mark_spaces(v.tokens[id]) : v.tokens[id];
+        gemma = gemma || is_space_run(v.tokens[id]);
+        pieces[id] = spelled(v.tokens[id]);
         if (type == GgufTokenType::control ||
-            (type == GgufTokenType::user_defined && !spelled_with_spaces)) {
+            (type == GgufTokenType::user_defined && !is_space_run(v.tokens[id]))) {
             added.push_back(added_token(pieces[id], id, type == GgufTokenType::control));
         }
     }
@@ -208,7 +215,7 @@ void sentencepiece_json(const GgufVocab& v, Json& root) {
                      {"byte_fallback", true},
                      {"ignore_merges", false},
                      {"vocab", std::move(vocab)},
-                     {"merges", merges_from_scores(pieces, v.scores)}};
+                     {"merges", ranked_merges(pieces, v.scores, /*rank_by_position=*/gemma)}};
 }
 
 void check(const GgufVocab& v) {
