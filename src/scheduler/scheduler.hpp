@@ -119,6 +119,9 @@ class Scheduler {
     std::span<const BlockId> block_table(SeqId seq) const;
     kv::KVCacheStats kv_stats() const { return kv_.stats(); }
     const kv::KVCacheManager& kv_cache() const { return kv_; }
+    // Prefix-cache events (kv_cache/kv_events.hpp), passed through from the cache manager.
+    void record_kv_events(bool on) { kv_.record_events(on); }
+    std::vector<kv::KVCacheEvent> take_kv_events() { return kv_.take_events(); }
     const SchedulerConfig& config() const { return config_; }
 
   private:
