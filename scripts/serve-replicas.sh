@@ -136,7 +136,15 @@ ROUTER_CMD=("$ROUTER" --host "$HOST" --port "$ROUTER_PORT" --worker-urls "${URLS
     --policy "$POLICY")
 if [[ $POLICY == kv_aware ]]; then
     # ovllm's blocks hold 32 tokens; the router keys blocks by their token ids.
-    ROUTER_CMD+=(--kv-event-block-size 32 --kv-event-model "$MODEL")
+    # The model name clients send: --served-model-name when given, else MODEL.
+    SERVED=$MODEL
+    for ((a = 0; a < ${#SERVE_ARGS[@]}; a++)); do
+        case ${SERVE_ARGS[a]} in
+            --served-model-name) SERVED=${SERVE_ARGS[a + 1]:-$MODEL} ;;
+            --served-model-name=*) SERVED=${SERVE_ARGS[a]#*=} ;;
+        esac
+    done
+    ROUTER_CMD+=(--kv-event-block-size 32 --kv-event-model "$SERVED")
     for ((i = 0; i < REPLICAS; i++)); do
         ROUTER_CMD+=(--kv-event-source "${URLS[i]}=tcp://127.0.0.1:$((EVENTS_PORT + i))")
     done
