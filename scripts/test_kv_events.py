@@ -14,7 +14,9 @@ msgspec tagged structs) and against what vllm-router's kv_aware index computes:
   block's token ids as little-endian u32 (src/kv_index: local_hashes); computed from the
   published token_ids and from the prompt's own tokens the keys must be the same, and the
   engine hashes it anchors by (block_hashes / parent_block_hash) must be consistent;
-- BlockRemoved only names hashes stored before (a small cache forces evictions).
+- BlockRemoved only names hashes stored before (a small cache forces evictions);
+- /v1/completions/render and /v1/chat/completions/render, where the router gets a request's
+  token ids, give those of /tokenize.
 
 Environment: OVLLM_BINARY, OVLLM_MODELS_DIR. Exits non-zero on a failed check.
 """
@@ -169,6 +171,13 @@ def main():
         prompts += [p + " and then some more words" for p in prompts]
         tokens = [post(port, "/tokenize", {"model": "smol", "prompt": p})["tokens"]
                   for p in prompts]
+        # The render endpoints (what vllm-router's kv_aware asks for) give the same ids.
+        rendered = post(port, "/v1/completions/render", {"model": "smol", "prompt": prompts[0]})
+        check(rendered == [{"token_ids": tokens[0]}], "/v1/completions/render = /tokenize")
+        chat = {"model": "smol", "messages": [{"role": "user", "content": prompts[1]}]}
+        check(post(port, "/v1/chat/completions/render", chat)
+              == [{"token_ids": post(port, "/tokenize", chat)["tokens"]}],
+              "/v1/chat/completions/render = /tokenize of the chat")
         before = time.time()
         for p in prompts[:2]:
             post(port, "/v1/completions", {"model": "smol", "prompt": p, "max_tokens": 1})
