@@ -78,8 +78,18 @@ STOPPING=0
 stop_all() {
     STOPPING=1
     trap - EXIT INT TERM
-    [[ -n $ROUTER_PID ]] && kill "$ROUTER_PID" 2>/dev/null || true
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    local all=("${PIDS[@]}") t pid alive
+    [[ -n $ROUTER_PID ]] && all+=("$ROUTER_PID")
+    for pid in "${all[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # A replica still loading its model acts on SIGTERM only once it serves: give every
+    # process 30 s to finish, then SIGKILL what is left.
+    for ((t = 0; t < 60; t++)); do
+        alive=0
+        for pid in "${all[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.5
+    done
+    for pid in "${all[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     echo "serve-replicas: stopped (logs in $RUN_DIR)" >&2
 }
