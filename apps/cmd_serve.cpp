@@ -16,6 +16,7 @@
 #include "commands.hpp"
 #include "server/engine_service.hpp"
 #include "server/http_server.hpp"
+#include "server/kv_events_publisher.hpp"
 #include "tokenizer/generation_config.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
@@ -37,6 +38,7 @@ struct ServeOptions {
     std::string generation_config = "auto";
     bool disable_log_requests = false;
     int max_waiting = 0;
+    std::string kv_events_config;  // vLLM's JSON
 };
 
 // --chat-template takes a file path or the template text itself, as vLLM does.
@@ -95,6 +97,8 @@ int run_serve(ServeOptions& o) {
         o.engine.model = o.model_tag;
     }
     if (o.engine.model.empty()) throw_error("no model: run `ovllm serve MODEL`");
+    if (!o.kv_events_config.empty())
+        o.engine.kv_events_config = server::parse_kv_events_config(o.kv_events_config);
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
     const sigset_t signals = block_stop_signals();
@@ -125,7 +129,8 @@ int run_serve(ServeOptions& o) {
     OVLLM_INFO("Starting ovllm API server on http://{}:{}", options.host, port);
     OVLLM_INFO(
         "Available routes are: /health, /version, /v1/models, /v1/completions, "
-        "/v1/chat/completions, /tokenize, /detokenize, /metrics");
+        "/v1/chat/completions, /v1/completions/render, /v1/chat/completions/render, /tokenize, "
+        "/detokenize, /metrics");
 
     std::thread watcher([&] {
         int signal = 0;
@@ -162,6 +167,10 @@ Command add_serve_command(CLI::App& app) {
         ->check(config::one_of({"auto", "vllm"}));
     config::add_bool_flag(*cmd, "disable-log-requests", o->disable_log_requests,
                           "Do not log each request");
+    config::add_value_flag(*cmd, "kv-events-config", o->kv_events_config,
+                           "KV cache events for KV-aware routers, as vLLM's JSON: "
+                           "{\"enable_kv_cache_events\": true, \"publisher\": \"zmq\", "
+                           "\"endpoint\": \"tcp://*:5557\", \"topic\": \"\"}");
     config::add_value_flag(*cmd, "max-waiting", o->max_waiting,
                            "Answer 503 when this many requests already wait (0 = no limit)");
     return [o] { return run_serve(*o); };

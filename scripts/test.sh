@@ -13,14 +13,15 @@ PRECISION_TESTS='DefaultPrecision|CompressedLogits|InstructionSet|RealModels|Ggu
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 # SmolLM2-135M (llama) and Qwen2.5-Coder-0.5B (qwen2); idempotent, ~0.1 s once present.
 bash "$SHARED_DIR/models/fetch.sh" --only smollm2 qwen05 "$OVLLM_MODELS_DIR"
-# The official OpenAI and Prometheus Python clients, for the serve suite's client test (test
-# tooling only).
+# Python test tooling, pinned in requirements-tools.txt: the official OpenAI and Prometheus
+# clients, msgpack + pyzmq for the KV event stream, vllm-router, kubernetes-validate.
 if [[ ! -x .venv-tools/bin/python ]] ||
-    ! .venv-tools/bin/python -c 'import openai, prometheus_client' 2>/dev/null; then
-    # Without them that one test reports itself skipped; the rest still run.
+    ! cmp -s requirements-tools.txt .venv-tools/.requirements-installed; then
+    # Without them the Python tests report themselves skipped; the rest still run.
     { python3 -m venv .venv-tools &&
-        .venv-tools/bin/pip install -q openai==1.109.1 prometheus_client==0.21.1; } ||
-        echo "[test] could not install the openai client; its test will be skipped" >&2
+        .venv-tools/bin/pip install -q -r requirements-tools.txt &&
+        cp requirements-tools.txt .venv-tools/.requirements-installed; } ||
+        echo "[test] could not install requirements-tools.txt; the Python tests will be skipped" >&2
 fi
 scripts/cpu-info.sh
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"

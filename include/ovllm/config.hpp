@@ -7,6 +7,19 @@
 
 namespace ovllm {
 
+// vLLM's --kv-events-config (vllm/config/kv_events.py): publishing prefix-cache events for
+// KV-aware routers. JSON keys are these field names.
+struct KVEventsConfig {
+    bool enable_kv_cache_events = false;
+    std::string publisher = "zmq";          // zmq | null
+    std::string endpoint = "tcp://*:5557";  // PUB socket: binds with '*', '::', ipc://, inproc://
+    std::string replay_endpoint;            // ROUTER socket answering replay requests; "" = none
+    int buffer_steps = 10000;               // batches kept for replay
+    int hwm = 100000;                       // ZeroMQ send high-water mark, messages
+    int max_queue_size = 100000;            // batches waiting for the publisher thread
+    std::string topic;                      // first frame of every message
+};
+
 struct EngineConfig {
     std::string model;      // HF folder, OpenVINO IR folder, GGUF file, or a built-in name
     std::string tokenizer;  // defaults to `model`
@@ -25,6 +38,7 @@ struct EngineConfig {
     bool profile_ops = false;  // time each operation of the model (bench --profile-ops)
     uint64_t seed = 0;
     std::string device = "CPU";
+    KVEventsConfig kv_events_config;  // published by `ovllm serve` (needs prefix caching)
 };
 
 }  // namespace ovllm

@@ -147,6 +147,14 @@ std::vector<RequestOutput> LLMEngine::step() {
     return outputs;
 }
 
+void LLMEngine::record_kv_events(bool on) {
+    scheduler_->record_kv_events(on);
+}
+
+std::vector<kv::KVCacheEvent> LLMEngine::take_kv_events() {
+    return scheduler_->take_kv_events();
+}
+
 void LLMEngine::note_scheduled(const sched::SchedulerOutput& scheduled) {
     if (!scheduled.preempted.empty()) {
         // Under steady KV pressure preemption happens step after step: like vLLM, warn on

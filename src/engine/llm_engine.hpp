@@ -91,6 +91,11 @@ class LLMEngine {
     // Drops a request and frees its blocks; false when it is unknown or already finished.
     bool abort_request(const std::string& request_id);
 
+    // Prefix-cache events (kv_cache/kv_events.hpp) since the last take, oldest first; none
+    // are recorded until record_kv_events(true). For publishers of vLLM's KV events.
+    void record_kv_events(bool on);
+    std::vector<kv::KVCacheEvent> take_kv_events();
+
     bool has_unfinished_requests() const { return !requests_.empty(); }
     size_t num_unfinished_requests() const { return requests_.size(); }
     EngineStats stats() const;

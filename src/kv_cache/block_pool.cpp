@@ -74,9 +74,7 @@ bool BlockPool::allocate(int count, std::vector<BlockId>& out) {
         unlink(id);
         Block& block = blocks_[static_cast<size_t>(id)];
         if (block.has_hash) {
-            cached_.erase(block.hash);
-            block.has_hash = false;
-            block.hash = 0;
+            drop_hash(block);
         }
         block.ref_count = 1;
         out.push_back(id);
@@ -109,9 +107,7 @@ void BlockPool::release(BlockId id, bool keep_hash) {
     }
     if (--block.ref_count == 0) {
         if (!keep_hash && block.has_hash) {
-            cached_.erase(block.hash);
-            block.has_hash = false;
-            block.hash = 0;
+            drop_hash(block);
         }
         // A block with content worth finding again waits its turn at the tail; one without
         // is reused first, which keeps the cache's touched memory (and RSS) small.
@@ -143,6 +139,38 @@ std::optional<BlockHash> BlockPool::block_hash(BlockId id) const {
         return std::nullopt;
     }
     return block.hash;
+}
+
+void BlockPool::drop_hash(Block& block) {
+    cached_.erase(block.hash);
+    if (recording_) {
+        BlockRemoved* last = events_.empty() ? nullptr : std::get_if<BlockRemoved>(&events_.back());
+        if (last == nullptr) {
+            last = &std::get<BlockRemoved>(events_.emplace_back(BlockRemoved{}));
+        }
+        last->block_hashes.push_back(block.hash);
+    }
+    block.has_hash = false;
+    block.hash = 0;
+}
+
+void BlockPool::record_events(bool on) {
+    if (on && !recording_) {
+        events_.emplace_back(AllBlocksCleared{});
+    }
+    recording_ = on;
+}
+
+void BlockPool::record(KVCacheEvent event) {
+    if (recording_) {
+        events_.push_back(std::move(event));
+    }
+}
+
+std::vector<KVCacheEvent> BlockPool::take_events() {
+    std::vector<KVCacheEvent> taken;
+    taken.swap(events_);
+    return taken;
 }
 
 std::vector<BlockId> BlockPool::free_queue() const {

@@ -14,16 +14,19 @@
 //   its hash (a later sequence can still hit it) until allocate() hands it out again, which
 //   evicts the map entry. One block per hash: a second block with the same content is not
 //   registered and stays plain. The map is reserved for num_blocks entries up front.
+// - With event recording on, every hash a block loses is reported in a BlockRemoved, in
+//   order; the cache manager adds the BlockStored events (it knows the tokens).
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "kv_cache/kv_events.hpp"
+
 namespace ovllm::kv {
 
 using BlockId = int32_t;
-using BlockHash = uint64_t;
 
 class BlockPool {
   public:
@@ -60,6 +63,16 @@ class BlockPool {
     int ref_count(BlockId id) const { return blocks_.at(checked(id)).ref_count; }
     std::optional<BlockHash> block_hash(BlockId id) const;
 
+    // Starts or stops recording events. Starting records an AllBlocksCleared first: a
+    // consumer that knew an earlier incarnation of this cache learns that it is gone.
+    void record_events(bool on);
+    bool recording_events() const { return recording_; }
+    // Appends an event to the log (the cache manager's BlockStored); a no-op when not
+    // recording.
+    void record(KVCacheEvent event);
+    // The events since the last call, oldest first.
+    std::vector<KVCacheEvent> take_events();
+
     // The free queue from head (next to be allocated) to tail; for tests and debugging.
     std::vector<BlockId> free_queue() const;
 
@@ -77,12 +90,17 @@ class BlockPool {
     void push_back(BlockId id);
     void push_front(BlockId id);
     void unlink(BlockId id);
+    // Forgets the block's hash (it must have one): map entry, flag and, when recording, a
+    // BlockRemoved (merged into the previous event when that is a BlockRemoved too).
+    void drop_hash(Block& block);
 
     std::vector<Block> blocks_;
     BlockId head_ = kNone;
     BlockId tail_ = kNone;
     int num_free_ = 0;
     std::unordered_map<BlockHash, BlockId> cached_;
+    bool recording_ = false;
+    std::vector<KVCacheEvent> events_;
 };
 
 }  // namespace ovllm::kv

@@ -85,12 +85,33 @@ void KVCacheManager::cache_full_blocks(SeqBlocks& seq, std::span<const TokenId> 
                                        int num_tokens) {
     const auto block_size = static_cast<size_t>(block_size_);
     const size_t num_full = static_cast<size_t>(num_tokens) / block_size;
+    std::optional<BlockStored> run;  // the registered blocks since the last unregistered one
+    const auto flush = [&] {
+        if (run) {
+            pool_.record(std::move(*run));
+            run.reset();
+        }
+    };
     for (size_t i = seq.hashes.size(); i < num_full; ++i) {
         const BlockHash parent = i == 0 ? seq.root : seq.hashes[i - 1];
-        const BlockHash hash = hash_block(parent, token_ids.subspan(i * block_size, block_size));
+        const std::span<const TokenId> tokens = token_ids.subspan(i * block_size, block_size);
+        const BlockHash hash = hash_block(parent, tokens);
         seq.hashes.push_back(hash);
-        pool_.cache(seq.blocks[i], hash);  // false: the same content is cached elsewhere
+        // false: the same content is cached elsewhere, and was reported when it was.
+        if (!pool_.cache(seq.blocks[i], hash)) {
+            flush();
+            continue;
+        }
+        if (!pool_.recording_events()) continue;
+        if (!run) {
+            run.emplace();
+            run->block_size = block_size_;
+            if (i > 0) run->parent_block_hash = parent;
+        }
+        run->block_hashes.push_back(hash);
+        run->token_ids.insert(run->token_ids.end(), tokens.begin(), tokens.end());
     }
+    flush();
 }
 
 void KVCacheManager::free(SeqId seq, bool keep_cached) {

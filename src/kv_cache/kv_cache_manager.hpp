@@ -13,6 +13,8 @@
 //   in the same step may hit those blocks. This relies on the runner writing a step's new
 //   keys and values before attention reads them, layer by layer, as paged attention does.
 // - free() releases a sequence's blocks last-first, so its tail is evicted before its prefix.
+// - With event recording on, each run of consecutive blocks that one allocation registers is
+//   reported as one BlockStored (kv_events.hpp), after the evictions that made room for it.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -77,6 +79,10 @@ class KVCacheManager {
 
     KVCacheStats stats() const;
     const BlockPool& pool() const { return pool_; }
+
+    // Prefix-cache events (kv_events.hpp); see BlockPool::record_events.
+    void record_events(bool on) { pool_.record_events(on); }
+    std::vector<KVCacheEvent> take_events() { return pool_.take_events(); }
 
   private:
     struct SeqBlocks {

@@ -120,6 +120,9 @@ class Scheduler {
     kv::KVCacheStats kv_stats() const { return kv_.stats(); }
     // Read-only, for checks of reference counts and free order (the tests' view of the cache).
     const kv::BlockPool& block_pool() const { return kv_.pool(); }
+    // Prefix-cache events (kv_cache/kv_events.hpp), passed through from the cache manager.
+    void record_kv_events(bool on) { kv_.record_events(on); }
+    std::vector<kv::KVCacheEvent> take_kv_events() { return kv_.take_events(); }
     const SchedulerConfig& config() const { return config_; }
 
   private:

@@ -338,7 +338,30 @@ json with_defaults(const ServerContext& context, json body) {
     return body;
 }
 
+// The token ids a job's prompts become, one {"token_ids": [...]} per prompt: what
+// vllm-router's kv_aware policy asks a replica for (POST /v1/completions/render and
+// /v1/chat/completions/render) to find the replica holding the longest cached prefix.
+void respond_render(const Job& job, httplib::Response& response) {
+    json list = json::array();
+    for (const GenerateRequest& request : job.requests) {
+        list.push_back({{"token_ids", request.prompt_token_ids}});
+    }
+    response.set_content(dump_json(list), "application/json");
+}
+
 }  // namespace
+
+void handle_completions_render(ServerContext& context, const httplib::Request& request,
+                               httplib::Response& response) {
+    respond_render(completion_job(context, with_defaults(context, parse_json_body(request.body))),
+                   response);
+}
+
+void handle_chat_completions_render(ServerContext& context, const httplib::Request& request,
+                                    httplib::Response& response) {
+    respond_render(chat_job(context, with_defaults(context, parse_json_body(request.body))),
+                   response);
+}
 
 void handle_completions(ServerContext& context, const httplib::Request& request,
                         httplib::Response& response) {

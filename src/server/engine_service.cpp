@@ -36,8 +36,24 @@ EngineService::EngineService(EngineConfig config, const std::string& chat_templa
     model_info_.max_model_len = engine_->max_model_len();
     model_info_.vocab_size = static_cast<int>(engine_->model_config().vocab_size);
     model_info_.eos_token_ids = engine_->eos_token_ids();
+    start_kv_events(cfg);
     publish_stats();
     thread_ = std::thread([this] { run(); });
+}
+
+void EngineService::start_kv_events(const EngineConfig& config) {
+    const KVEventsConfig& events = config.kv_events_config;
+    if (!events.enable_kv_cache_events || events.publisher == "null") return;
+    if (!config.enable_prefix_caching) {
+        // Without prefix caching no block is ever found again, so there is nothing to route
+        // by; vLLM warns the same way.
+        OVLLM_WARN(
+            "KV cache events are on, but prefix caching is not enabled. Use "
+            "--enable-prefix-caching to enable.");
+        return;
+    }
+    kv_events_ = std::make_unique<KVEventsPublisher>(events);
+    engine_->record_kv_events(true);
 }
 
 EngineService::~EngineService() {
@@ -192,6 +208,7 @@ void EngineService::step_once() {
     std::vector<RequestOutput> outputs;
     try {
         outputs = engine_->step();
+        if (kv_events_) kv_events_->publish(engine_->take_kv_events());
     } catch (const std::exception& error) {
         // A failed step leaves no request in a known state: end them all with the error.
         OVLLM_ERROR("engine step failed: {}", error.what());

@@ -16,6 +16,7 @@
 #include "engine/llm_engine.hpp"
 #include "ovllm/config.hpp"
 #include "server/engine_client.hpp"
+#include "server/kv_events_publisher.hpp"
 #include "tokenizer/chat_template.hpp"
 
 namespace ovllm::server {
@@ -46,6 +47,8 @@ class EngineService : public EngineClient {
     struct Submission;
     using InboxItem = std::variant<std::shared_ptr<Submission>, std::string>;  // add | abort id
 
+    // Starts the KV events publisher when the config asks for one.
+    void start_kv_events(const EngineConfig& config);
     void run();
     void drain_inbox();
     void add(Submission& submission);
@@ -55,6 +58,7 @@ class EngineService : public EngineClient {
     void close_all(const std::string& why);
 
     std::unique_ptr<engine::LLMEngine> engine_;
+    std::unique_ptr<KVEventsPublisher> kv_events_;  // null unless KV events are on
     ChatTemplate chat_template_;
     ModelInfo model_info_;
 

@@ -253,6 +253,8 @@ OpenAIServer::OpenAIServer(EngineClient& engine, ServerOptions options)
         });
     http.Post("/v1/completions", guarded(context, handle_completions));
     http.Post("/v1/chat/completions", guarded(context, handle_chat_completions));
+    http.Post("/v1/completions/render", guarded(context, handle_completions_render));
+    http.Post("/v1/chat/completions/render", guarded(context, handle_chat_completions_render));
     http.Get("/v1/models", guarded(context, handle_models));
     http.Get("/health",
              [](const httplib::Request&, httplib::Response& response) { response.status = 200; });

@@ -37,6 +37,11 @@ void handle_completions(ServerContext& context, const httplib::Request& request,
                         httplib::Response& response);
 void handle_chat_completions(ServerContext& context, const httplib::Request& request,
                              httplib::Response& response);
+// The prompts' token ids without generating (vLLM's render endpoints).
+void handle_completions_render(ServerContext& context, const httplib::Request& request,
+                               httplib::Response& response);
+void handle_chat_completions_render(ServerContext& context, const httplib::Request& request,
+                                    httplib::Response& response);
 
 // Writes an OpenAI error body with its status.
 void send_error(httplib::Response& response, const ApiError& error);
