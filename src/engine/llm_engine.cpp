@@ -190,6 +190,14 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
     }
     if (!params.detokenize && !params.stop.empty())
         throw_error("request {}: stop strings need detokenize=true", request_id);
+    std::shared_ptr<const structured::CompiledGrammar> grammar;
+    if (params.structured_outputs) {
+        try {
+            grammar = grammar_compiler().compile(*params.structured_outputs);
+        } catch (const Error& e) {
+            throw_error("request {}: {}", request_id, e.what());
+        }
+    }
 
     auto request = std::make_unique<Request>();
     request->id = request_id;
@@ -215,6 +223,7 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         c.index = i;
         c.seq_id = next_seq_id_++;
         if (p.seed) c.rng = sampling::RngState::from_seed(*p.seed + static_cast<uint64_t>(i));
+        if (grammar) c.grammar = std::make_unique<structured::SequenceGrammar>(grammar);
         if (tokenizer_ && p.detokenize) {
             c.detokenizer.emplace(*tokenizer_, p.skip_special_tokens);
             c.detokenizer->prime(
@@ -229,6 +238,20 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         seqs_.emplace(c.seq_id, SeqRef{request.get(), i});
     }
     requests_.emplace(request_id, std::move(request));
+}
+
+structured::GrammarCompiler& LLMEngine::grammar_compiler() {
+    if (grammar_compiler_) return *grammar_compiler_;
+    if (!tokenizer_)
+        throw_error("structured output needs a tokenizer, and {} has none", config_.model);
+    const std::filesystem::path folder =
+        config_.tokenizer.empty() ? config_.model : config_.tokenizer;
+    const structured::GrammarVocabulary vocab = structured::vocabulary_from_tokenizer(
+        *tokenizer_, folder / "tokenizer.json", static_cast<size_t>(model_config_.vocab_size),
+        eos_ids_);
+    grammar_compiler_ = std::make_unique<structured::GrammarCompiler>(
+        vocab, static_cast<int>(sampler_threads(config_)));
+    return *grammar_compiler_;
 }
 
 bool LLMEngine::abort_request(const std::string& request_id) {
@@ -260,6 +283,11 @@ std::vector<RequestOutput> LLMEngine::step() {
         lap(times.model);
         sample_rows(scheduled, logits);
         lap(times.sample);
+        // The sampler's grammar work is its own share of the step.
+        const double grammar_seconds =
+            sampled_refs_.empty() ? 0.0 : sampler_.last_grammar_seconds();
+        times.sample -= grammar_seconds;
+        times.grammar += grammar_seconds;
         update_after_sampling();
     }
     ++counters_.num_steps;
@@ -330,6 +358,7 @@ void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,
         row.bad_words_ids = request.bad_words_ids;
         row.rng = request.params.seed ? &c.rng : nullptr;
         row.eos_ids = eos_ids_;
+        row.grammar = c.grammar.get();
         sampler_rows_.push_back(row);
         sampled_refs_.push_back(ref);
     }
@@ -397,6 +426,13 @@ void LLMEngine::append_token(Request& request, Completion& c, const sampling::Sa
             const sampling::StopStatus text_status = checker.check_text(c.text, delta.size());
             if (text_status.finished()) status = text_status;
         }
+    }
+    if (!status.finished() && (sampled.grammar_terminated || sampled.grammar_rejected)) {
+        // The grammar is complete (it accepted its stop token) or allowed nothing at all.
+        if (sampled.grammar_rejected)
+            OVLLM_WARN("request {}: the grammar allowed no token; the completion ends here",
+                       request.id);
+        status.reason = sampling::FinishReason::stop;
     }
     if (!status.finished()) return;
     if (status.stop_token) c.stop_reason_token = status.stop_token;

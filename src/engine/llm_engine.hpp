@@ -23,6 +23,7 @@
 #include "runner/model_runner.hpp"
 #include "sampling/sampler.hpp"
 #include "scheduler/scheduler.hpp"
+#include "structured_output/grammar_compiler.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace ovllm::engine {
@@ -38,9 +39,10 @@ struct PromptInput {
 struct StepTimes {
     double schedule = 0.0;  // Scheduler::schedule (block allocation, prefix lookup)
     double model = 0.0;     // building the inputs and ModelRunner::run
-    double sample = 0.0;    // Sampler::sample over every sampled row
+    double sample = 0.0;    // Sampler::sample over every sampled row, grammar work excluded
+    double grammar = 0.0;   // structured output: token masks and grammar advance (in sampler)
     double outputs = 0.0;   // scheduler update, detokenize, stop checks, RequestOutputs
-    double total() const { return schedule + model + sample + outputs; }
+    double total() const { return schedule + model + sample + grammar + outputs; }
 };
 
 // Counters and gauges for logs and /metrics.
@@ -90,6 +92,10 @@ class LLMEngine {
     const std::vector<int64_t>& eos_token_ids() const { return eos_ids_; }
     const runner::ModelRunner& runner() const { return *runner_; }
 
+    // The grammar compiler of structured output (compiled once per schema text and cached);
+    // built on the first request that asks for structured output. Throws ovllm::Error.
+    structured::GrammarCompiler& grammar_compiler();
+
     // Seconds since the engine started (the clock of RequestMetrics).
     double now() const;
 
@@ -118,6 +124,7 @@ class LLMEngine {
     std::unique_ptr<runner::ModelRunner> runner_;
     std::unique_ptr<sched::Scheduler> scheduler_;
     sampling::Sampler sampler_;
+    std::unique_ptr<structured::GrammarCompiler> grammar_compiler_;  // see grammar_compiler()
     std::chrono::steady_clock::time_point start_time_;
 
     // Requests by id; unique_ptr keeps each Request at one address (the stop checker and
