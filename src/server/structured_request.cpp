@@ -72,8 +72,8 @@ std::vector<Found> from_guided(const json& body) {
         if (it == body.end() || it->is_null()) continue;
         const std::string key = std::string(name).substr(7);  // json, regex, choice, grammar
         try {
-            found.push_back({structured::structured_outputs_from_json(json{{key, *it}}, name),
-                             name});
+            found.push_back(
+                {structured::structured_outputs_from_json(json{{key, *it}}, name), name});
         } catch (const Error& e) {
             // The message names "<name>.<key>"; the field itself is what the client sent.
             std::string message = e.what();
