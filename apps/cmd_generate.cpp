@@ -20,6 +20,7 @@
 #include "engine/llm_engine.hpp"
 #include "ovllm/llm.hpp"
 #include "structured_output/request_forms.hpp"
+#include "structured_output/schema_check.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
 
@@ -54,11 +55,16 @@ void set_structured_outputs(GenerateOptions& o) {
     if (!o.json_schema_file.empty()) {
         StructuredOutputs so;
         so.json = read_text_file(o.json_schema_file, "--json-schema");
+        try {  // before the model loads
+            structured::check_json_schema(*so.json);
+        } catch (const Error& e) {
+            throw_error("--json-schema {}: {}", o.json_schema_file, e.what());
+        }
         o.sampling.structured_outputs = std::move(so);
     } else if (!o.structured_output.empty()) {
-        nlohmann::json value;
+        nlohmann::ordered_json value;  // keeps the schema's property order
         try {
-            value = nlohmann::json::parse(o.structured_output);
+            value = nlohmann::ordered_json::parse(o.structured_output);
         } catch (const nlohmann::json::exception& e) {
             throw_error("--structured-output: invalid JSON: {}", e.what());
         }

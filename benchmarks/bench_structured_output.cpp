@@ -41,7 +41,7 @@ fs::path qwen_dir() {
 
 // A schema of the usual shape: nested object, array with bounds, enum, optional field.
 std::string typical_schema(const std::string& title) {
-    return nlohmann::json::parse(R"({
+    return nlohmann::ordered_json::parse(R"({
       "type": "object",
       "properties": {
         "name": {"type": "string", "maxLength": 40},
@@ -191,11 +191,11 @@ void BM_Engine64Json(benchmark::State& state) {
     engine::LLMEngine* engine = shared_engine();
     if (!engine) return state.SkipWithError("no Qwen2.5-Coder-0.5B folder");
     std::ifstream file(test::source_dir() / "tests/structured_output/schemas.json");
-    const nlohmann::json cases = nlohmann::json::parse(file);
+    const nlohmann::ordered_json cases = nlohmann::ordered_json::parse(file);
     for (auto _ : state) {
         const engine::EngineStats before = engine->stats();
         for (int i = 0; i < 64; ++i) {
-            const nlohmann::json& c = cases[static_cast<size_t>(i) % cases.size()];
+            const nlohmann::ordered_json& c = cases[static_cast<size_t>(i) % cases.size()];
             SamplingParams params;
             params.temperature = 0.0f;
             params.max_tokens = 200;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <list>
 #include <mutex>
+#include <regex>
 #include <sstream>
 #include <unordered_map>
 
@@ -84,8 +85,10 @@ std::string cache_key(const StructuredOutputs& so) {
     throw_error("structured_outputs: no form is set");
 }
 
-// xgrammar's messages carry a type prefix and trailing newlines; the user sees the message.
+// xgrammar's messages start with "[hh:mm:ss] /path/to/file.cc:83: "; the user needs the rest.
 std::string clean_message(std::string text) {
+    static const std::regex kLocation(R"(^\[[0-9:]+\] \S+:[0-9]+: )");
+    text = std::regex_replace(text, kLocation, "");
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     return text;
 }

@@ -6,20 +6,20 @@ namespace ovllm::structured {
 namespace {
 
 // A schema or tag may come as a JSON object or as its text.
-std::string json_text(const nlohmann::json& value, const std::string& at) {
+std::string json_text(const nlohmann::ordered_json& value, const std::string& at) {
     if (value.is_string()) return value.get<std::string>();
     if (value.is_object() || value.is_boolean()) return value.dump();
     throw_error("{} must be a JSON object or a string holding one", at);
 }
 
-std::string string_field(const nlohmann::json& value, const std::string& at) {
+std::string string_field(const nlohmann::ordered_json& value, const std::string& at) {
     if (!value.is_string()) throw_error("{} must be a string", at);
     return value.get<std::string>();
 }
 
 }  // namespace
 
-StructuredOutputs structured_outputs_from_json(const nlohmann::json& value,
+StructuredOutputs structured_outputs_from_json(const nlohmann::ordered_json& value,
                                                const std::string& field) {
     if (!value.is_object()) throw_error("{} must be a JSON object", field);
     StructuredOutputs so;

@@ -13,7 +13,8 @@ namespace ovllm::structured {
 // "choice": [...] | "grammar": "..." | "structural_tag": object or text}. `field` names the
 // object in error messages ("structured_outputs", "--structured-output"). Unknown keys are
 // refused by name. Throws ovllm::Error.
-StructuredOutputs structured_outputs_from_json(const nlohmann::json& value,
+// An ordered_json keeps the schema's property order, which is the order the model writes them.
+StructuredOutputs structured_outputs_from_json(const nlohmann::ordered_json& value,
                                                const std::string& field);
 
 }  // namespace ovllm::structured

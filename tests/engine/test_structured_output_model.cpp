@@ -74,9 +74,10 @@ TEST_F(StructuredOutputModel, JsonOutputsValidateAgainstTheirSchemas) {
     if (!std::filesystem::exists(python))
         GTEST_SKIP() << "no " << python << " with jsonschema (scripts/test.sh creates it)";
     std::ifstream file(source_dir() / "tests/structured_output/schemas.json");
-    const nlohmann::json cases = nlohmann::json::parse(file);
+    // ordered_json: the schema text keeps its property order, which the output follows.
+    const nlohmann::ordered_json cases = nlohmann::ordered_json::parse(file);
     std::vector<std::pair<std::string, SamplingParams>> requests;
-    for (const nlohmann::json& c : cases) {
+    for (const nlohmann::ordered_json& c : cases) {
         StructuredOutputs so;
         so.json = c.at("schema").dump();
         requests.emplace_back(
@@ -94,9 +95,9 @@ TEST_F(StructuredOutputModel, JsonOutputsValidateAgainstTheirSchemas) {
             const CompletionOutput& c = done.at(std::to_string(i)).outputs.at(0);
             // The grammar ends the output: stop, never the length limit.
             EXPECT_EQ(c.finish_reason, "stop") << cases[i].at("name") << ": " << c.text;
-            out << nlohmann::json{{"name", cases[i].at("name")},
-                                  {"schema", cases[i].at("schema")},
-                                  {"text", c.text}}
+            out << nlohmann::ordered_json{{"name", cases[i].at("name")},
+                                          {"schema", cases[i].at("schema")},
+                                          {"text", c.text}}
                        .dump()
                 << "\n";
         }

@@ -146,7 +146,8 @@ TEST(GrammarCache, SameTextCompilesOnce) {
 
 TEST(GrammarErrors, InvalidInputsNameTheirPlace) {
     using test::expect_error;
-    expect_error([] { compiler().compile(regex("(ab")); }, {"structured output regex"});
+    expect_error([] { compiler().compile(regex("(ab")); },
+                 {"structured output regex is invalid: Regex parsing error at position 4"});
     StructuredOutputs so;
     so.grammar = "root ::= \"a\" |\nitem ::= ";
     // xgrammar's EBNF parser reports the line and column.

@@ -67,6 +67,13 @@ TEST(StructuredOutputsJson, ReadsVllmForms) {
     EXPECT_EQ(structured_outputs_from_json(nlohmann::json::parse(R"({"choice": ["a", "b"]})"), "s")
                   .choice->size(),
               2u);
+    // The schema keeps its property order: the model writes properties in that order.
+    EXPECT_EQ(*structured_outputs_from_json(
+                   nlohmann::ordered_json::parse(
+                       R"({"json": {"type": "object", "properties": {"b": {}, "a": {}}}})"),
+                   "s")
+                   .json,
+              R"({"type":"object","properties":{"b":{},"a":{}}})");
     expect_error(
         [&] {
             structured_outputs_from_json(nlohmann::json::parse(R"({"regex": "a", "grammar": "b"})"),
