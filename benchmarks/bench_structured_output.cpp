@@ -40,8 +40,9 @@ fs::path qwen_dir() {
 }
 
 // A schema of the usual shape: nested object, array with bounds, enum, optional field.
+// `title` makes each schema text new (a cache miss) without changing the grammar.
 std::string typical_schema(const std::string& title) {
-    return nlohmann::ordered_json::parse(R"({
+    nlohmann::ordered_json schema = nlohmann::ordered_json::parse(R"({
       "type": "object",
       "properties": {
         "name": {"type": "string", "maxLength": 40},
@@ -54,9 +55,9 @@ std::string typical_schema(const std::string& title) {
         "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 5}
       },
       "required": ["name", "age", "role", "address", "tags"]
-    })")
-        .update({{"title", title}})
-        .dump();
+    })");
+    schema["title"] = title;
+    return schema.dump();
 }
 
 const char* kDocument =
