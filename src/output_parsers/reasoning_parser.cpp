@@ -23,8 +23,10 @@ void append(std::optional<std::string>& to, std::string_view text) {
 
 }  // namespace
 
-std::unique_ptr<ReasoningParser> ReasoningParser::create(std::string_view name) {
-    if (name == "qwen3") return std::unique_ptr<ReasoningParser>(new ReasoningParser(false));
+std::unique_ptr<ReasoningParser> ReasoningParser::create(std::string_view name,
+                                                         bool prompt_opened_think) {
+    if (name == "qwen3")
+        return std::unique_ptr<ReasoningParser>(new ReasoningParser(prompt_opened_think));
     if (name == "deepseek_r1") return std::unique_ptr<ReasoningParser>(new ReasoningParser(true));
     throw_error("--reasoning-parser {} is not known; choose qwen3 or deepseek_r1", name);
 }
@@ -36,18 +38,17 @@ ReasoningParser::ReasoningParser(bool starts_in_reasoning)
 
 ReasoningSplit ReasoningParser::split(std::string_view text) const {
     ReasoningSplit out;
-    const size_t end = text.find(kEnd);
-    if (end == std::string_view::npos) {
-        // No end tag: still thinking when cut off (opened here or by the prompt), else content.
-        if (text.starts_with(kStart))
-            append(out.reasoning, text.substr(kStart.size()));
-        else
-            append(starts_in_reasoning_ ? out.reasoning : out.content, text);
+    if (!starts_in_reasoning_ && !text.starts_with(kStart)) {
+        append(out.content, text);  // thinking was off
         return out;
     }
-    std::string_view reasoning = text.substr(0, end);
-    if (reasoning.starts_with(kStart)) reasoning.remove_prefix(kStart.size());
-    out.reasoning = std::string(reasoning);
+    if (text.starts_with(kStart)) text.remove_prefix(kStart.size());
+    const size_t end = text.find(kEnd);
+    if (end == std::string_view::npos) {  // cut off while thinking
+        append(out.reasoning, text);
+        return out;
+    }
+    out.reasoning = std::string(text.substr(0, end));
     append(out.content, text.substr(end + kEnd.size()));
     return out;
 }

@@ -1,12 +1,12 @@
 #pragma once
 // Reasoning parsers (vLLM's --reasoning-parser): split a thinking model's output into the
 // reasoning (`<think>...</think>`) and the answer (`content`).
-//   qwen3        an optional leading `<think>` is dropped, the text before `</think>` is
-//                reasoning and the text after it content. Without `</think>` the output is
-//                content (thinking was off), or reasoning if it opened with `<think>` (cut off
-//                by max_tokens while thinking).
+//   qwen3        reasoning when the output opens with `<think>` (or the prompt did:
+//                `prompt_opened_think`), up to `</think>`; the rest is content. An output
+//                that does not open thinking is all content (thinking was off).
 //   deepseek_r1  the template opens `<think>` in the prompt: until `</think>` everything is
 //                reasoning; an optional leading `<think>` is dropped.
+// Without `</think>` the output was cut off while thinking: all of it is reasoning.
 // Streaming: feed() takes each text delta and returns the delta's reasoning and content
 // parts; a partial tag at the end of a delta is held back until the next one decides it.
 #include <memory>
@@ -24,7 +24,10 @@ struct ReasoningSplit {
 class ReasoningParser {
   public:
     // Throws ovllm::Error naming the known parsers for an unknown name.
-    static std::unique_ptr<ReasoningParser> create(std::string_view name);
+    // `prompt_opened_think`: the rendered prompt ends inside `<think>` (Qwen3 "thinking"
+    // templates that open it for the model).
+    static std::unique_ptr<ReasoningParser> create(std::string_view name,
+                                                   bool prompt_opened_think = false);
 
     // The whole output at once.
     ReasoningSplit split(std::string_view text) const;

@@ -120,6 +120,9 @@ size_t CompiledGrammar::memory_bytes() const {
     return impl_->compiled.MemorySizeBytes();
 }
 
+// xgrammar's own cache bound: a third for rule-level token masks, the rest for grammars.
+constexpr int64_t kXgrammarCacheBytes = int64_t{512} << 20;
+
 struct GrammarCompiler::Impl {
     using Entry = std::pair<std::string, std::shared_ptr<const CompiledGrammar>>;
 
@@ -134,8 +137,10 @@ struct GrammarCompiler::Impl {
     Impl(const GrammarVocabulary& vocab, int threads, size_t cache_entries)
         : info(vocab.tokens, to_xgrammar(vocab.type), static_cast<int>(vocab.tokens.size()),
                vocab.stop_token_ids, vocab.add_prefix_space),
-          // xgrammar's own cache is off: this one is keyed by the request's text and counted.
-          compiler(info, threads, /*cache_enabled=*/false),
+          // xgrammar's cache stays on for its rule-level part: the token masks of rules that
+          // schemas share (strings, numbers, ...) are computed once, which makes a new schema
+          // compile several times faster. Lookups by text go through the cache below first.
+          compiler(info, threads, /*cache_enabled=*/true, kXgrammarCacheBytes),
           capacity(std::max<size_t>(cache_entries, 1)) {}
 
     xgrammar::CompiledGrammar build(const StructuredOutputs& so) {

@@ -1,5 +1,6 @@
 #include "structured_output/sequence_grammar.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 
@@ -51,6 +52,11 @@ size_t SequenceGrammar::mask_logits(std::span<float> row, std::vector<int32_t>& 
         const uint32_t bits = static_cast<uint32_t>(bitmask[w]) & in_row;
         allowed += static_cast<size_t>(std::popcount(bits));
         if (bits == in_row) continue;
+        if (bits == 0) {  // the usual word: a grammar state allows few tokens
+            std::fill(row.begin() + static_cast<ptrdiff_t>(base),
+                      row.begin() + static_cast<ptrdiff_t>(end), kMasked);
+            continue;
+        }
         for (size_t t = base; t < end; ++t)
             if ((bits >> (t - base) & 1u) == 0) row[t] = kMasked;
     }

@@ -46,9 +46,13 @@ TEST(ReasoningParser, Qwen3WithoutThinkingIsAllContent) {
 }
 
 TEST(ReasoningParser, Qwen3EndTagOnlyWhenThePromptOpenedThink) {
-    const ReasoningSplit out = whole("qwen3", "thinking...</think>done");
+    const std::string text = "thinking...</think>done";
+    const ReasoningSplit out = ReasoningParser::create("qwen3", true)->split(text);
     EXPECT_EQ(out.reasoning, "thinking...");
     EXPECT_EQ(out.content, "done");
+    // Not opened anywhere: the tag is just text.
+    EXPECT_EQ(whole("qwen3", text).content, text);
+    EXPECT_EQ(whole("qwen3", "<think>cut off").reasoning, "cut off");
 }
 
 TEST(ReasoningParser, DeepSeekR1IsReasoningUntilTheEndTag) {
