@@ -190,10 +190,11 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
     }
     if (!params.detokenize && !params.stop.empty())
         throw_error("request {}: stop strings need detokenize=true", request_id);
-    std::shared_ptr<const structured::CompiledGrammar> grammar;
+    // Checked now; the token masks compile in the background while the prompt is prefilled.
+    std::optional<structured::GrammarFuture> grammar;
     if (params.structured_outputs) {
         try {
-            grammar = grammar_compiler().compile(*params.structured_outputs);
+            grammar = grammar_compiler().compile_async(*params.structured_outputs);
         } catch (const Error& e) {
             throw_error("request {}: {}", request_id, e.what());
         }
@@ -223,7 +224,7 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         c.index = i;
         c.seq_id = next_seq_id_++;
         if (p.seed) c.rng = sampling::RngState::from_seed(*p.seed + static_cast<uint64_t>(i));
-        if (grammar) c.grammar = std::make_unique<structured::SequenceGrammar>(grammar);
+        if (grammar) c.grammar = std::make_unique<structured::SequenceGrammar>(*grammar);
         if (tokenizer_ && p.detokenize) {
             c.detokenizer.emplace(*tokenizer_, p.skip_special_tokens);
             c.detokenizer->prime(
@@ -251,6 +252,7 @@ structured::GrammarCompiler& LLMEngine::grammar_compiler() {
         eos_ids_);
     grammar_compiler_ = std::make_unique<structured::GrammarCompiler>(
         vocab, static_cast<int>(sampler_threads(config_)));
+    grammar_compiler_->warm_up();
     return *grammar_compiler_;
 }
 

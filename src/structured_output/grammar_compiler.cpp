@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <unordered_map>
@@ -124,7 +126,7 @@ size_t CompiledGrammar::memory_bytes() const {
 constexpr int64_t kXgrammarCacheBytes = int64_t{512} << 20;
 
 struct GrammarCompiler::Impl {
-    using Entry = std::pair<std::string, std::shared_ptr<const CompiledGrammar>>;
+    using Entry = std::pair<std::string, GrammarFuture>;
 
     xgrammar::TokenizerInfo info;
     xgrammar::GrammarCompiler compiler;
@@ -143,19 +145,61 @@ struct GrammarCompiler::Impl {
           compiler(info, threads, /*cache_enabled=*/true, kXgrammarCacheBytes),
           capacity(std::max<size_t>(cache_entries, 1)) {}
 
-    xgrammar::CompiledGrammar build(const StructuredOutputs& so) {
+    // The grammar of `so`, parsed (cheap): every error of the request's text shows here.
+    static xgrammar::Grammar parse(const StructuredOutputs& so) {
         if (so.json) {
             check_json_schema(*so.json);
             // any_whitespace=false: compact JSON (vLLM's disable_any_whitespace). With free
             // whitespace small models tend to emit newlines until max_tokens. strict_mode
             // (the default): no properties or items beyond those the schema names.
-            return compiler.CompileJSONSchema(*so.json, /*any_whitespace=*/false);
+            return xgrammar::Grammar::FromJSONSchema(*so.json, /*any_whitespace=*/false);
         }
-        if (so.json_object) return compiler.CompileBuiltinJSONGrammar();
-        if (so.regex) return compiler.CompileRegex(*so.regex);
-        if (so.choice) return compiler.CompileGrammar(choice_grammar(*so.choice));
-        if (so.grammar) return compiler.CompileGrammar(*so.grammar);
-        return compiler.CompileStructuralTag(*so.structural_tag);
+        if (so.json_object) return xgrammar::Grammar::BuiltinJSONGrammar();
+        if (so.regex) return xgrammar::Grammar::FromRegex(*so.regex);
+        if (so.choice) return xgrammar::Grammar::FromEBNF(choice_grammar(*so.choice));
+        return xgrammar::Grammar::FromEBNF(*so.grammar);
+    }
+
+    // The token-mask precomputation (the expensive part), on a thread of its own.
+    GrammarFuture compile_in_background(xgrammar::Grammar grammar) {
+        return std::async(std::launch::async,
+                          [this, grammar = std::move(grammar)] {
+                              const auto start = std::chrono::steady_clock::now();
+                              auto impl = std::make_unique<CompiledGrammar::Impl>();
+                              impl->vocab_size = info.GetVocabSize();
+                              impl->compiled = compiler.CompileGrammar(grammar);
+                              const double seconds = std::chrono::duration<double>(
+                                                         std::chrono::steady_clock::now() - start)
+                                                         .count();
+                              const std::lock_guard lock(mutex);
+                              stats.compile_seconds += seconds;
+                              return std::shared_ptr<const CompiledGrammar>(
+                                  std::make_shared<CompiledGrammar>(std::move(impl)));
+                          })
+            .share();
+    }
+
+    GrammarFuture compile_now(const StructuredOutputs& so) {
+        std::promise<std::shared_ptr<const CompiledGrammar>> done;
+        auto impl = std::make_unique<CompiledGrammar::Impl>();
+        impl->vocab_size = info.GetVocabSize();
+        impl->compiled = compiler.CompileStructuralTag(*so.structural_tag);
+        done.set_value(std::make_shared<CompiledGrammar>(std::move(impl)));
+        return done.get_future().share();
+    }
+
+    // Call with `mutex` held. The dropped entry goes to `evicted`, for the caller to release
+    // after unlocking: the last reference to a running compile waits for it, and the compile
+    // takes `mutex` to finish.
+    void remember(const std::string& key, GrammarFuture future, std::optional<Entry>& evicted) {
+        ++stats.compiles;
+        lru.emplace_front(key, std::move(future));
+        index.emplace(key, lru.begin());
+        if (lru.size() > capacity) {
+            index.erase(lru.back().first);
+            evicted = std::move(lru.back());
+            lru.pop_back();
+        }
     }
 };
 
@@ -173,43 +217,40 @@ CompileStats GrammarCompiler::stats() const {
     return impl_->stats;
 }
 
-std::shared_ptr<const CompiledGrammar> GrammarCompiler::compile(const StructuredOutputs& so) {
+GrammarFuture GrammarCompiler::compile_async(const StructuredOutputs& so) {
     const std::string key = cache_key(so);
-    {
-        const std::lock_guard lock(impl_->mutex);
-        if (const auto it = impl_->index.find(key); it != impl_->index.end()) {
-            impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
-            ++impl_->stats.cache_hits;
-            return it->second->second;
-        }
+    std::optional<Impl::Entry> evicted;  // released after the lock (see remember)
+    const std::lock_guard lock(impl_->mutex);
+    if (const auto it = impl_->index.find(key); it != impl_->index.end()) {
+        impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
+        ++impl_->stats.cache_hits;
+        return it->second->second;  // compiled, or compiling for an earlier request
     }
-    // Compiled outside the lock: another request's compile need not wait for this one.
-    const auto start = std::chrono::steady_clock::now();
-    auto impl = std::make_unique<CompiledGrammar::Impl>();
-    impl->vocab_size = impl_->info.GetVocabSize();
-    const std::string form = key.substr(0, key.find('\n'));
+    GrammarFuture future;
     try {
-        impl->compiled = impl_->build(so);
+        future = so.structural_tag ? impl_->compile_now(so)
+                                   : impl_->compile_in_background(Impl::parse(so));
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
-        throw_error("structured output {} is invalid: {}", form, clean_message(e.what()));
+        throw_error("structured output {} is invalid: {}", key.substr(0, key.find('\n')),
+                    clean_message(e.what()));
     }
-    auto compiled = std::make_shared<const CompiledGrammar>(std::move(impl));
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    impl_->remember(key, future, evicted);
+    return future;
+}
 
-    const std::lock_guard lock(impl_->mutex);
-    ++impl_->stats.compiles;
-    impl_->stats.compile_seconds += seconds;
-    if (const auto it = impl_->index.find(key); it != impl_->index.end()) return it->second->second;
-    impl_->lru.emplace_front(key, compiled);
-    impl_->index.emplace(key, impl_->lru.begin());
-    if (impl_->lru.size() > impl_->capacity) {
-        impl_->index.erase(impl_->lru.back().first);
-        impl_->lru.pop_back();
-    }
-    return compiled;
+std::shared_ptr<const CompiledGrammar> GrammarCompiler::compile(const StructuredOutputs& so) {
+    return compile_async(so).get();
+}
+
+void GrammarCompiler::warm_up() {
+    // The leaf rules JSON schemas share: strings, integers, numbers, booleans, null, arrays.
+    StructuredOutputs so;
+    so.json = R"({"type": "object", "properties": {"s": {"type": "string"},
+        "i": {"type": "integer"}, "n": {"type": "number"}, "b": {"type": "boolean"},
+        "z": {"type": "null"}, "a": {"type": "array", "items": {"type": "string"}}}})";
+    compile_async(so);
 }
 
 }  // namespace ovllm::structured

@@ -3,10 +3,12 @@
 // a grammar compiler with a cache keyed by the request's form and text (schema, regex, ...).
 // xgrammar stays behind this header (pimpl), so its headers reach only this folder.
 //
-// Thread safety: GrammarCompiler::compile may be called from several threads at once.
+// Thread safety: GrammarCompiler::compile may be called from several threads at once. The
+// compiler must outlive the futures it hands out.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,10 +58,13 @@ class CompiledGrammar {
 };
 
 struct CompileStats {
-    uint64_t compiles = 0;    // cache misses that compiled
-    uint64_t cache_hits = 0;  // requests served from the cache
-    double compile_seconds = 0.0;
+    uint64_t compiles = 0;         // cache misses that compiled
+    uint64_t cache_hits = 0;       // requests served from the cache
+    double compile_seconds = 0.0;  // wall seconds of finished background compiles
 };
+
+// A grammar being compiled in the background (or already compiled).
+using GrammarFuture = std::shared_future<std::shared_ptr<const CompiledGrammar>>;
 
 class GrammarCompiler {
   public:
@@ -68,10 +73,17 @@ class GrammarCompiler {
     GrammarCompiler(const GrammarVocabulary& vocab, int threads, size_t cache_entries = 256);
     ~GrammarCompiler();
 
-    // The compiled form of `so`, from the cache when the same form and text came before.
+    // Checks and parses `so` now, then precomputes its token masks (the expensive part) on a
+    // background thread; the future is shared with every request of the same form and text.
     // Throws ovllm::Error for an invalid or unsupported schema, regex, grammar or tag; the
     // message names the JSON path ("$.properties.age") or the line:column.
+    GrammarFuture compile_async(const StructuredOutputs& so);
+    // compile_async(so).get().
     std::shared_ptr<const CompiledGrammar> compile(const StructuredOutputs& so);
+
+    // Starts compiling a schema made of the common leaf types, so that a first request's
+    // schema finds their token masks in xgrammar's rule cache.
+    void warm_up();
 
     CompileStats stats() const;
     size_t vocab_size() const;

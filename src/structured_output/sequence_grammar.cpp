@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <optional>
 
 #include <xgrammar/matcher.h>
 
@@ -12,20 +13,32 @@
 namespace ovllm::structured {
 
 struct SequenceGrammar::Impl {
+    GrammarFuture pending;                           // until the first use
     std::shared_ptr<const CompiledGrammar> grammar;  // keeps the compiled grammar alive
-    xgrammar::GrammarMatcher matcher;
+    std::optional<xgrammar::GrammarMatcher> matcher;
 
-    explicit Impl(std::shared_ptr<const CompiledGrammar> g)
-        : grammar(std::move(g)), matcher(grammar->impl().compiled) {}
+    xgrammar::GrammarMatcher& ready() {
+        if (!matcher) {
+            if (!grammar) grammar = pending.get();
+            matcher.emplace(grammar->impl().compiled);
+        }
+        return *matcher;
+    }
 };
 
 SequenceGrammar::SequenceGrammar(std::shared_ptr<const CompiledGrammar> grammar)
-    : impl_(std::make_unique<Impl>(std::move(grammar))) {}
+    : impl_(std::make_unique<Impl>()) {
+    impl_->grammar = std::move(grammar);
+}
+SequenceGrammar::SequenceGrammar(GrammarFuture grammar) : impl_(std::make_unique<Impl>()) {
+    impl_->pending = std::move(grammar);
+}
 SequenceGrammar::~SequenceGrammar() = default;
 SequenceGrammar::SequenceGrammar(SequenceGrammar&&) noexcept = default;
 SequenceGrammar& SequenceGrammar::operator=(SequenceGrammar&&) noexcept = default;
 
 size_t SequenceGrammar::mask_logits(std::span<float> row, std::vector<int32_t>& bitmask) {
+    xgrammar::GrammarMatcher& matcher = impl_->ready();
     const int vocab = impl_->grammar->impl().vocab_size;
     if (row.size() != static_cast<size_t>(vocab))
         throw_error("structured output: logits row of {} values for a grammar over {} tokens",
@@ -40,7 +53,7 @@ size_t SequenceGrammar::mask_logits(std::span<float> row, std::vector<int32_t>& 
     tensor.ndim = 1;
     tensor.dtype = xgrammar::GetBitmaskDLType();
     tensor.shape = shape;
-    const bool masks_some = impl_->matcher.FillNextTokenBitmask(&tensor);
+    const bool masks_some = matcher.FillNextTokenBitmask(&tensor);
     if (!masks_some) return row.size();
 
     constexpr float kMasked = -std::numeric_limits<float>::infinity();
@@ -65,11 +78,11 @@ size_t SequenceGrammar::mask_logits(std::span<float> row, std::vector<int32_t>& 
 
 bool SequenceGrammar::accept(int64_t token) {
     if (token < 0 || token > std::numeric_limits<int32_t>::max()) return false;
-    return impl_->matcher.AcceptToken(static_cast<int32_t>(token));
+    return impl_->ready().AcceptToken(static_cast<int32_t>(token));
 }
 
 bool SequenceGrammar::terminated() const {
-    return impl_->matcher.IsTerminated();
+    return impl_->matcher && impl_->matcher->IsTerminated();
 }
 
 }  // namespace ovllm::structured

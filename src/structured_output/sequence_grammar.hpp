@@ -6,6 +6,7 @@
 // Not thread-safe: one sequence is touched by one thread at a time (the sampler gives each
 // row to one worker).
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <span>
 #include <vector>
@@ -13,10 +14,14 @@
 namespace ovllm::structured {
 
 class CompiledGrammar;
+using GrammarFuture = std::shared_future<std::shared_ptr<const CompiledGrammar>>;
 
 class SequenceGrammar {
   public:
     explicit SequenceGrammar(std::shared_ptr<const CompiledGrammar> grammar);
+    // The grammar may still be compiling: the first mask waits for it (the prompt's prefill
+    // runs meanwhile).
+    explicit SequenceGrammar(GrammarFuture grammar);
     ~SequenceGrammar();
     SequenceGrammar(SequenceGrammar&&) noexcept;
     SequenceGrammar& operator=(SequenceGrammar&&) noexcept;
