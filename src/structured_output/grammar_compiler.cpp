@@ -132,7 +132,8 @@ struct GrammarCompiler::Impl {
     xgrammar::GrammarCompiler compiler;
     size_t capacity;
     mutable std::mutex mutex;
-    std::list<Entry> lru;  // most recently used first
+    std::mutex compile_mutex;  // held by the one background compile that runs
+    std::list<Entry> lru;      // most recently used first
     std::unordered_map<std::string, std::list<Entry>::iterator> index;
     CompileStats stats;
 
@@ -167,7 +168,14 @@ struct GrammarCompiler::Impl {
                               const auto start = std::chrono::steady_clock::now();
                               auto impl = std::make_unique<CompiledGrammar::Impl>();
                               impl->vocab_size = info.GetVocabSize();
-                              impl->compiled = compiler.CompileGrammar(grammar);
+                              {
+                                  // One compile at a time (each already uses `threads`): a burst of
+                                  // new schemas then finds the rules compiled before it in
+                                  // xgrammar's cache, instead of all computing the same string and
+                                  // number masks at once.
+                                  const std::lock_guard serial(compile_mutex);
+                                  impl->compiled = compiler.CompileGrammar(grammar);
+                              }
                               const double seconds = std::chrono::duration<double>(
                                                          std::chrono::steady_clock::now() - start)
                                                          .count();
