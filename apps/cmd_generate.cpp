@@ -3,6 +3,8 @@
 //   {"prompt": ...} / {"prompt_token_ids": [...]}), --prompt-ids 1,2,3 (raw token ids).
 // Prints each completion's text; with --prompt-ids, the generated ids as a JSON array.
 // Greedy unless --temperature is given. --output-json writes one record per prompt.
+// Constrained decoding: --json-schema FILE, or vLLM's --structured-output JSON
+// (e.g. '{"regex": "[0-9]+"}', '{"choice": ["yes", "no"]}').
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -17,6 +19,8 @@
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
 #include "ovllm/llm.hpp"
+#include "structured_output/request_forms.hpp"
+#include "structured_output/schema_check.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
 
@@ -31,8 +35,43 @@ struct GenerateOptions {
     std::string prompt_file;
     std::string prompt_ids;
     std::string output_json;
+    std::string json_schema_file;
+    std::string structured_output;
     int max_tokens = 16;
 };
+
+std::string read_text_file(const std::string& path, const char* flag) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw_error("{}: cannot open {}", flag, path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// --json-schema / --structured-output -> SamplingParams::structured_outputs.
+void set_structured_outputs(GenerateOptions& o) {
+    if (!o.json_schema_file.empty() && !o.structured_output.empty())
+        throw_error("give either --json-schema or --structured-output, not both");
+    if (!o.json_schema_file.empty()) {
+        StructuredOutputs so;
+        so.json = read_text_file(o.json_schema_file, "--json-schema");
+        try {  // before the model loads
+            structured::check_json_schema(*so.json);
+        } catch (const Error& e) {
+            throw_error("--json-schema {}: {}", o.json_schema_file, e.what());
+        }
+        o.sampling.structured_outputs = std::move(so);
+    } else if (!o.structured_output.empty()) {
+        nlohmann::ordered_json value;  // keeps the schema's property order
+        try {
+            value = nlohmann::ordered_json::parse(o.structured_output);
+        } catch (const nlohmann::json::exception& e) {
+            throw_error("--structured-output: invalid JSON: {}", e.what());
+        }
+        o.sampling.structured_outputs =
+            structured::structured_outputs_from_json(value, "--structured-output");
+    }
+}
 
 std::vector<int64_t> parse_ids(const std::string& text) {
     std::vector<int64_t> ids;
@@ -120,6 +159,7 @@ int run_generate(GenerateOptions& o) {
         throw_error("no prompt: give --prompt, --prompt-file or --prompt-ids");
     if (!batch.texts.empty() && !batch.token_ids.empty())
         throw_error("give either text prompts or token ids, not both");
+    set_structured_outputs(o);
     o.sampling.validate();
 
     LLM llm(o.engine);
@@ -174,6 +214,11 @@ Command add_generate_command(CLI::App& app) {
                            "One prompt per line, or JSONL with prompt / prompt_token_ids");
     config::add_value_flag(*cmd, "prompt-ids", o->prompt_ids, "Comma-separated token ids");
     config::add_value_flag(*cmd, "output-json", o->output_json, "Write one JSON record per prompt");
+    config::add_value_flag(*cmd, "json-schema", o->json_schema_file,
+                           "Constrain the output to this JSON Schema file");
+    config::add_value_flag(*cmd, "structured-output", o->structured_output,
+                           "vLLM's structured_outputs as JSON: json, json_object, regex, choice, "
+                           "grammar or structural_tag");
     add_sampling_flags(*cmd, *o);
     return [o] { return run_generate(*o); };
 }

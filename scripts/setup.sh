@@ -2,6 +2,7 @@
 # Sets up a fresh Debian 12 machine and builds ovllm in build/ (Release).
 #   - installs the apt packages (as root, or with sudo),
 #   - creates .venv with the pinned OpenVINO wheel (requirements.txt),
+#   - builds xgrammar's C++ core from its pinned source release (scripts/build_xgrammar.sh),
 #   - configures and builds with CMake + Ninja.
 # Re-running is cheap: every step is skipped when already done.
 set -euo pipefail
@@ -34,6 +35,8 @@ if ! .venv/bin/python -c "import openvino" 2>/dev/null ||
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
   cp requirements.txt .venv/.requirements-installed
 fi
+
+bash scripts/build_xgrammar.sh
 
 BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then

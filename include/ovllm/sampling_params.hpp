@@ -15,6 +15,23 @@ enum class OutputKind {
     final_only,  // one output, when the request finishes
 };
 
+// Constrained decoding (vLLM's StructuredOutputsParams): exactly one form is set. The output
+// is then always a string the form accepts, unless max_tokens or a stop string cuts it short.
+struct StructuredOutputs {
+    std::optional<std::string> json;                 // a JSON Schema, as JSON text
+    bool json_object = false;                        // any JSON object
+    std::optional<std::string> regex;                // the whole output matches it
+    std::optional<std::vector<std::string>> choice;  // the output is one of these strings
+    std::optional<std::string> grammar;              // EBNF (xgrammar's GBNF dialect), rule root
+    std::optional<std::string> structural_tag;       // xgrammar's structural tag, as JSON text
+
+    // How many forms are set; validate() wants exactly one.
+    int forms_set() const {
+        return int(json.has_value()) + int(json_object) + int(regex.has_value()) +
+               int(choice.has_value()) + int(grammar.has_value()) + int(structural_tag.has_value());
+    }
+};
+
 struct SamplingParams {
     int n = 1;                        // completions per prompt; they share the prompt's blocks
     float presence_penalty = 0.0f;    // subtracted once per token present in the output
@@ -40,6 +57,7 @@ struct SamplingParams {
     std::optional<std::vector<int64_t>> allowed_token_ids;  // all others masked
     std::vector<std::string> bad_words;                     // token sequences never completed
     OutputKind output_kind = OutputKind::cumulative;
+    std::optional<StructuredOutputs> structured_outputs;  // constrained decoding
 
     bool greedy() const { return temperature == 0.0f; }
     // Throws ovllm::Error naming the field and its valid range (n < 1, temperature < 0,

@@ -134,10 +134,10 @@ std::string format_step_times(const engine::EngineStats& stats) {
     auto percent = [total](double part) { return 100.0 * part / total; };
     return fmt::format(
         "Step time: {} steps of up to {} sequences, {:.2f} ms/step: model {:.1f}%, scheduler "
-        "{:.1f}%, sampler {:.1f}%, outputs {:.1f}% (overhead {:.1f}%)",
+        "{:.1f}%, sampler {:.1f}%, grammar {:.1f}%, outputs {:.1f}% (overhead {:.1f}%)",
         stats.num_steps, stats.max_step_sequences, 1e3 * total / double(stats.num_steps),
-        percent(t.model), percent(t.schedule), percent(t.sample), percent(t.outputs),
-        percent(total - t.model));
+        percent(t.model), percent(t.schedule), percent(t.sample), percent(t.grammar),
+        percent(t.outputs), percent(total - t.model));
 }
 
 std::string format_op_times(const std::vector<runner::OpTime>& times, size_t most) {

@@ -41,7 +41,7 @@ std::string format_latency_report(const LatencyResult& result);
 std::string latency_json(const LatencyResult& result);
 
 // "Step time: 120 steps of up to 256 sequences, 41.2 ms/step: model 97.1%, scheduler 0.1%,
-// sampler 2.3%, outputs 0.5% (overhead 2.9%)": where the engine's time went.
+// sampler 2.3%, grammar 0.0%, outputs 0.5% (overhead 2.9%)": where the engine's time went.
 std::string format_step_times(const engine::EngineStats& stats);
 
 // "Operation time: FullyConnected 71.3%, PagedAttentionExtension 19.2%, ...": the `most`

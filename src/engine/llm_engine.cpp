@@ -89,6 +89,15 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
     }
     if (!params.detokenize && !params.stop.empty())
         throw_error("request {}: stop strings need detokenize=true", request_id);
+    // Checked now; the token masks compile in the background while the prompt is prefilled.
+    std::optional<structured::GrammarFuture> grammar;
+    if (params.structured_outputs) {
+        try {
+            grammar = grammar_compiler().compile_async(*params.structured_outputs);
+        } catch (const Error& e) {
+            throw_error("request {}: {}", request_id, e.what());
+        }
+    }
 
     std::unique_ptr<Request> request =
         output_processor_.make_request({request_id, std::move(prompt.text),
@@ -96,6 +105,7 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
     const uint64_t group = next_group_id_++;
     for (Completion& c : request->completions) {
         c.seq_id = next_seq_id_++;
+        if (grammar) c.grammar = std::make_unique<structured::SequenceGrammar>(*grammar);
         sched::SequenceSpec spec;
         spec.seq_id = c.seq_id;
         spec.prompt_token_ids = request->prompt_ids;
@@ -106,6 +116,21 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         seqs_.emplace(c.seq_id, SeqRef{request.get(), c.index});
     }
     requests_.emplace(request_id, std::move(request));
+}
+
+structured::GrammarCompiler& LLMEngine::grammar_compiler() {
+    if (grammar_compiler_) return *grammar_compiler_;
+    if (!tokenizer_)
+        throw_error("structured output needs a tokenizer, and {} has none", config_.model);
+    const std::filesystem::path folder =
+        config_.tokenizer.empty() ? config_.model : config_.tokenizer;
+    const structured::GrammarVocabulary vocab = structured::vocabulary_from_tokenizer(
+        *tokenizer_, folder / "tokenizer.json", static_cast<size_t>(model_config_.vocab_size),
+        output_processor_.eos_ids());
+    grammar_compiler_ = std::make_unique<structured::GrammarCompiler>(
+        vocab, static_cast<int>(sampler_threads(config_)));
+    grammar_compiler_->warm_up();
+    return *grammar_compiler_;
 }
 
 bool LLMEngine::abort_request(const std::string& request_id) {
@@ -137,6 +162,11 @@ std::vector<RequestOutput> LLMEngine::step() {
         lap(times.model);
         sample_rows(scheduled, logits);
         lap(times.sample);
+        // The sampler's grammar work is its own share of the step.
+        const double grammar_seconds =
+            sampled_refs_.empty() ? 0.0 : sampler_.last_grammar_seconds();
+        times.sample -= grammar_seconds;
+        times.grammar += grammar_seconds;
         update_after_sampling();
     }
     ++counters_.num_steps;
@@ -215,6 +245,7 @@ void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,
         row.bad_words_ids = request.bad_words_ids;
         row.rng = request.params.seed ? &c.rng : nullptr;
         row.eos_ids = output_processor_.eos_ids();
+        row.grammar = c.grammar.get();
         sampler_rows_.push_back(row);
         sampled_refs_.push_back(ref);
     }

@@ -30,6 +30,7 @@
 #include "runner/model_runner.hpp"
 #include "sampling/sampler.hpp"
 #include "scheduler/scheduler.hpp"
+#include "structured_output/grammar_compiler.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace ovllm::engine {
@@ -45,9 +46,10 @@ struct PromptInput {
 struct StepTimes {
     double schedule = 0.0;  // Scheduler::schedule (block allocation, prefix lookup)
     double model = 0.0;     // building the inputs and ModelRunner::run
-    double sample = 0.0;    // Sampler::sample over every sampled row
+    double sample = 0.0;    // Sampler::sample over every sampled row, grammar work excluded
+    double grammar = 0.0;   // structured output: token masks and grammar advance (in sampler)
     double outputs = 0.0;   // scheduler update, detokenize, stop checks, RequestOutputs
-    double total() const { return schedule + model + sample + outputs; }
+    double total() const { return schedule + model + sample + grammar + outputs; }
 };
 
 // Counters and gauges for logs and /metrics.
@@ -108,6 +110,10 @@ class LLMEngine {
     const std::vector<int64_t>& eos_token_ids() const { return output_processor_.eos_ids(); }
     const StepRunner& runner() const { return *runner_; }
 
+    // The grammar compiler of structured output (compiled once per schema text and cached);
+    // built on the first request that asks for structured output. Throws ovllm::Error.
+    structured::GrammarCompiler& grammar_compiler();
+
     // Seconds since the engine started (the clock of RequestMetrics).
     double now() const;
 
@@ -130,6 +136,7 @@ class LLMEngine {
     std::unique_ptr<sched::Scheduler> scheduler_;
     OutputProcessor output_processor_;
     sampling::Sampler sampler_;
+    std::unique_ptr<structured::GrammarCompiler> grammar_compiler_;  // see grammar_compiler()
     std::chrono::steady_clock::time_point start_time_;
 
     RequestMap requests_;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "sampling/stop_checker.hpp"
+#include "util/log.hpp"
 
 namespace ovllm::engine {
 namespace {
@@ -102,6 +103,13 @@ bool OutputProcessor::append_token(Request& request, Completion& c,
             const sampling::StopStatus text_status = checker.check_text(c.text, delta.size());
             if (text_status.finished()) status = text_status;
         }
+    }
+    if (!status.finished() && (sampled.grammar_terminated || sampled.grammar_rejected)) {
+        // The grammar is complete (it accepted its stop token) or allowed nothing at all.
+        if (sampled.grammar_rejected)
+            OVLLM_WARN("request {}: the grammar allowed no token; the completion ends here",
+                       request.id);
+        status.reason = sampling::FinishReason::stop;
     }
     if (!status.finished()) return false;
     if (status.stop_token) c.stop_reason_token = status.stop_token;

@@ -12,6 +12,7 @@
 #include "sampling/rng.hpp"
 #include "sampling/stop_checker.hpp"
 #include "scheduler/scheduler.hpp"
+#include "structured_output/sequence_grammar.hpp"
 #include "tokenizer/detokenizer.hpp"
 
 namespace ovllm::engine {
@@ -27,6 +28,7 @@ struct Completion {
     size_t emitted_logprobs = 0;
     std::optional<tokenizer::IncrementalDetokenizer> detokenizer;  // none without tokenizer
     sampling::RngState rng;
+    std::unique_ptr<structured::SequenceGrammar> grammar;  // params.structured_outputs' state
     std::vector<PositionLogprobs> logprobs;
     double cumulative_logprob = 0.0;
     std::optional<std::string> finish_reason;  // "stop", "length", "abort"

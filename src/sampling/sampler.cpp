@@ -1,6 +1,8 @@
 #include "sampling/sampler.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 
 #include "sampling/row_math.hpp"
 #include "util/error.hpp"
@@ -42,6 +44,7 @@ void Sampler::sample(std::span<float> logits, size_t vocab, std::span<const Samp
             uniforms_[r] = next_uniform(rows[r].rng != nullptr ? *rows[r].rng : engine_rng_);
     }
     out.top.assign(top_total, LogprobEntry{});
+    mask_grammar_rows(logits, vocab, rows);
     auto task = [&](size_t r, size_t worker) {
         SampledToken& token = out.rows[r];
         const std::span<LogprobEntry> top =
@@ -49,10 +52,45 @@ void Sampler::sample(std::span<float> logits, size_t vocab, std::span<const Samp
         const SampledToken sampled = sample_row(logits.subspan(r * vocab, vocab), rows[r],
                                                 uniforms_[r], scratch_[worker], top);
         token.token_id = sampled.token_id;
+        token.grammar_rejected = sampled.grammar_rejected;
         token.has_logprobs = sampled.has_logprobs;
         token.chosen = sampled.chosen;
     };
     pool_.run(rows.size(), task);
+    advance_grammar_rows(rows, out);
+}
+
+void Sampler::mask_grammar_rows(std::span<float> logits, size_t vocab,
+                                std::span<const SamplerRow> rows) {
+    grammar_rows_.clear();
+    grammar_seconds_ = 0.0;
+    for (size_t r = 0; r < rows.size(); ++r)
+        if (rows[r].grammar != nullptr) grammar_rows_.push_back(r);
+    if (grammar_rows_.empty()) return;
+    const auto start = std::chrono::steady_clock::now();
+    auto task = [&](size_t i, size_t worker) {
+        const size_t r = grammar_rows_[i];
+        rows[r].grammar->mask_logits(logits.subspan(r * vocab, vocab), scratch_[worker].bitmask);
+    };
+    pool_.run(grammar_rows_.size(), task);
+    grammar_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void Sampler::advance_grammar_rows(std::span<const SamplerRow> rows, SamplerOutput& out) {
+    if (grammar_rows_.empty()) return;
+    const auto start = std::chrono::steady_clock::now();
+    auto task = [&](size_t i, size_t) {
+        const size_t r = grammar_rows_[i];
+        SampledToken& token = out.rows[r];
+        if (token.grammar_rejected) return;
+        structured::SequenceGrammar& grammar = *rows[r].grammar;
+        token.grammar_rejected = !grammar.accept(token.token_id);
+        token.grammar_terminated = !token.grammar_rejected && grammar.terminated();
+    };
+    pool_.run(grammar_rows_.size(), task);
+    grammar_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 SampledToken Sampler::sample_row(std::span<float> row, const SamplerRow& input, double uniform,
@@ -75,6 +113,14 @@ SampledToken Sampler::sample_row(std::span<float> row, const SamplerRow& input, 
     } else {
         const KeptSet kept = truncate_row(row, params, scratch.truncation);
         result.token_id = draw_token(kept, uniform, scratch.truncation);
+    }
+    if (input.grammar != nullptr) {
+        // The grammar and the processors together left no token: whatever was picked is
+        // not the grammar's; the row reports it instead of feeding the grammar.
+        const bool in_row =
+            result.token_id >= 0 && static_cast<size_t>(result.token_id) < row.size();
+        result.grammar_rejected = !in_row || std::isinf(row[static_cast<size_t>(result.token_id)]);
+        if (!in_row) result.token_id = 0;
     }
     if (!want_logprobs) return result;
     const std::span<const float> raw(scratch.raw.data(), row.size());

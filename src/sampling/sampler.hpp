@@ -3,12 +3,14 @@
 // nothing of blocks, models or tokenizers; the caller hands it plain per-row inputs.
 //
 // Per row, in order (vLLM v1's order):
-//   raw logprobs snapshot (only when params.logprobs is set)
+//   structured-output grammar mask (rows with a grammar; every row's mask at once, on the pool)
+//   -> raw logprobs snapshot (only when params.logprobs is set)
 //   -> allowed_token_ids -> bad words -> min_tokens -> logit_bias
 //   -> repetition, frequency, presence penalties
 //   -> greedy argmax (temperature < 1e-5)
 //      or temperature -> min_p -> top_k -> top_p -> draw with the row's generator.
-// Logprobs are those of the raw logits (vLLM's default logprobs_mode "raw_logprobs"): the
+// After the draw, grammar rows advance their grammar past the chosen token (again all rows at
+// once). Logprobs are those of the raw logits (vLLM's default logprobs_mode "raw_logprobs"): the
 // chosen token's logprob and rank, and the top-N, all before penalties and temperature.
 //
 // Where this differs from vLLM, on purpose:
@@ -28,6 +30,7 @@
 #include "sampling/rng.hpp"
 #include "sampling/truncation.hpp"
 #include "sampling/worker_pool.hpp"
+#include "structured_output/sequence_grammar.hpp"
 
 namespace ovllm::sampling {
 
@@ -42,6 +45,8 @@ struct SamplerRow {
     // nullptr: the request is unseeded and draws from the sampler's engine generator.
     RngState* rng = nullptr;
     std::span<const int64_t> eos_ids;  // masked until min_tokens (unless ignore_eos)
+    // The sequence's structured-output state; nullptr: unconstrained. Advanced in place.
+    structured::SequenceGrammar* grammar = nullptr;
 };
 
 struct SampledToken {
@@ -50,6 +55,8 @@ struct SampledToken {
     LogprobEntry chosen;        // the sampled token's raw logprob and rank
     uint32_t top_offset = 0;    // its top-N in SamplerOutput::top
     uint32_t top_count = 0;
+    bool grammar_terminated = false;  // the grammar accepted its stop token: the sequence ends
+    bool grammar_rejected = false;    // the grammar allowed no token (e.g. min_tokens hid EOS)
 };
 
 // Reused across steps: clear() keeps capacity, so steady-state steps do not allocate.
@@ -77,22 +84,31 @@ class Sampler {
     void sample(std::span<float> logits, size_t vocab, std::span<const SamplerRow> rows,
                 SamplerOutput& out);
 
+    // Wall seconds the last sample() spent in grammar work (masks and token acceptance).
+    double last_grammar_seconds() const { return grammar_seconds_; }
+
   private:
     // Buffers of one worker thread.
     struct Scratch {
         ProcessorScratch processors;
         TruncationScratch truncation;
-        std::vector<float> raw;  // [vocab] the row before processing, for logprobs
-        TopScratch top;          // top-N logprobs selection
+        std::vector<float> raw;        // [vocab] the row before processing, for logprobs
+        TopScratch top;                // top-N logprobs selection
+        std::vector<int32_t> bitmask;  // [vocab / 32] the grammar's allowed tokens
     };
+
+    void mask_grammar_rows(std::span<float> logits, size_t vocab, std::span<const SamplerRow> rows);
+    void advance_grammar_rows(std::span<const SamplerRow> rows, SamplerOutput& out);
 
     SampledToken sample_row(std::span<float> row, const SamplerRow& input, double uniform,
                             Scratch& scratch, std::span<LogprobEntry> top) const;
 
     RngState engine_rng_;
     WorkerPool pool_;
-    std::vector<Scratch> scratch_;  // [pool_.size()]
-    std::vector<double> uniforms_;  // [rows] this step's draws, taken in row order
+    std::vector<Scratch> scratch_;      // [pool_.size()]
+    std::vector<double> uniforms_;      // [rows] this step's draws, taken in row order
+    std::vector<size_t> grammar_rows_;  // this step's rows with a grammar
+    double grammar_seconds_ = 0.0;
 };
 
 // Checks the token ids in `params` against the vocabulary size (logit_bias keys,

@@ -66,6 +66,18 @@ void check_tokens(const SamplingParams& p) {
     }
 }
 
+void check_structured_outputs(const SamplingParams& p) {
+    if (!p.structured_outputs) return;
+    const StructuredOutputs& so = *p.structured_outputs;
+    if (so.forms_set() != 1)
+        throw_error(
+            "structured_outputs must set exactly one of json, json_object, regex, choice, "
+            "grammar, structural_tag; got {}",
+            so.forms_set());
+    if (so.choice && so.choice->empty())
+        throw_error("structured_outputs.choice must list at least one string");
+}
+
 }  // namespace
 
 void SamplingParams::validate() const {
@@ -74,6 +86,7 @@ void SamplingParams::validate() const {
     check_truncation(*this);
     check_lengths(*this);
     check_tokens(*this);
+    check_structured_outputs(*this);
 }
 
 }  // namespace ovllm

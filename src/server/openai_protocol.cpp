@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "server/structured_request.hpp"
+
 namespace ovllm::server {
 
 ApiError::ApiError(int status, std::string type, std::string message, std::string param)
@@ -199,18 +201,6 @@ std::map<int64_t, float> parse_logit_bias(const json& body) {
     return bias;
 }
 
-void reject_response_format(const json& body) {
-    const json* format = field(body, "response_format");
-    if (!format) return;
-    if (!format->is_object()) wrong_type("response_format", "object", *format);
-    const auto type = get_string(*format, "type");
-    if (!type || *type == "text") return;
-    throw bad_request(fmt::format("response_format `{}` is not supported: this server has no "
-                                  "structured (JSON) output decoding.",
-                                  *type),
-                      "response_format");
-}
-
 // Fields shared by both endpoints, in vLLM's names and ranges.
 void parse_sampling(const json& body, SamplingParams& params) {
     if (auto n = get_int_in(body, "n", 1, 128, "in [1, 128]")) params.n = *n;
@@ -255,7 +245,7 @@ void parse_sampling(const json& body, SamplingParams& params) {
         params.spaces_between_special_tokens = *v;
     }
     params.logit_bias = parse_logit_bias(body);
-    reject_response_format(body);
+    params.structured_outputs = parse_structured_outputs(body);
 }
 
 void check_min_tokens(const SamplingParams& params) {

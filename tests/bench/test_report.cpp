@@ -132,10 +132,11 @@ TEST(StepTimes, SharesOfEachStage) {
     engine::EngineStats stats;
     stats.num_steps = 4;
     stats.max_step_sequences = 256;
-    stats.step_times = {.schedule = 0.01, .model = 0.9, .sample = 0.06, .outputs = 0.03};
+    stats.step_times = {
+        .schedule = 0.01, .model = 0.88, .sample = 0.06, .grammar = 0.02, .outputs = 0.03};
     EXPECT_EQ(format_step_times(stats),
-              "Step time: 4 steps of up to 256 sequences, 250.00 ms/step: model 90.0%, "
-              "scheduler 1.0%, sampler 6.0%, outputs 3.0% (overhead 10.0%)");
+              "Step time: 4 steps of up to 256 sequences, 250.00 ms/step: model 88.0%, "
+              "scheduler 1.0%, sampler 6.0%, grammar 2.0%, outputs 3.0% (overhead 12.0%)");
 }
 
 TEST(OpTimes, LargestFirstThenOther) {
