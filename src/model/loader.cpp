@@ -1,6 +1,5 @@
 #include "model/loader.hpp"
 
-#include <cstdlib>
 #include <memory>
 
 #include <openvino/runtime/core.hpp>
@@ -12,16 +11,12 @@
 #include "model/model_folder.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
+#include "util/env_config.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace ovllm::model {
 namespace {
-
-bool ir_cache_disabled() {
-    const char* value = std::getenv("OVLLM_DISABLE_IR_CACHE");
-    return value && *value && std::string(value) != "0";
-}
 
 LoadedModel load_dummy(const ModelLocation& location, WeightFormat weight_format) {
     LoadedModel loaded;
@@ -56,7 +51,7 @@ LoadedModel load_safetensors(const ModelLocation& location, WeightFormat weight_
         return conversion;
     };
     ConvertedModel converted;
-    if (ir_cache_disabled()) {
+    if (config::ir_cache_disabled()) {
         Conversion conversion = convert();
         converted = {conversion.model, false, conversion.note};
     } else {

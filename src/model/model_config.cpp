@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -130,17 +131,25 @@ void read_sliding_window(const ConfigReader& reader, ModelConfig& config) {
     if (!any) config.sliding_window.reset();
 }
 
-void check_positive(const ConfigReader& reader, const char* key, int64_t value) {
+// Sizes and token counts travel as int32 (paged inputs, max_model_len), so each must fit.
+void check_size(const ConfigReader& reader, const char* key, int64_t value) {
+    constexpr int64_t kLargest = std::numeric_limits<int32_t>::max();
     if (value <= 0) reader.bad_value(key, "must be positive, got " + std::to_string(value));
+    if (value > kLargest) {
+        reader.bad_value(key, "is " + std::to_string(value) + ", more than the largest supported " +
+                                  std::to_string(kLargest));
+    }
 }
 
 void check_consistency(const ConfigReader& reader, const ModelConfig& config) {
-    check_positive(reader, "hidden_size", config.hidden_size);
-    check_positive(reader, "num_hidden_layers", config.num_hidden_layers);
-    check_positive(reader, "num_attention_heads", config.num_attention_heads);
-    check_positive(reader, "num_key_value_heads", config.num_key_value_heads);
-    check_positive(reader, "head_dim", config.head_dim);
-    check_positive(reader, "vocab_size", config.vocab_size);
+    check_size(reader, "hidden_size", config.hidden_size);
+    check_size(reader, "num_hidden_layers", config.num_hidden_layers);
+    check_size(reader, "num_attention_heads", config.num_attention_heads);
+    check_size(reader, "num_key_value_heads", config.num_key_value_heads);
+    check_size(reader, "head_dim", config.head_dim);
+    check_size(reader, "intermediate_size", config.intermediate_size);
+    check_size(reader, "vocab_size", config.vocab_size);
+    check_size(reader, "max_position_embeddings", config.max_position_embeddings);
     if (config.num_attention_heads % config.num_key_value_heads != 0) {
         reader.bad_value("num_key_value_heads", "(" + std::to_string(config.num_key_value_heads) +
                                                     ") must divide num_attention_heads (" +

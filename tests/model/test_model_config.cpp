@@ -367,6 +367,28 @@ TEST(ModelConfigErrors, NestedFieldNamed) {
     fs::remove_all(dir);
 }
 
+// vLLM/HF configs sometimes carry "no limit" as a huge number; token positions are int32 here.
+TEST(ModelConfigErrors, HugeMaxPositionEmbeddingsNamesTheField) {
+    const std::string head = R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,
+            "num_attention_heads":2,"intermediate_size":16,"vocab_size":10,)";
+    const fs::path big =
+        write_config("huge_positions", head + R"("max_position_embeddings":1000000000000000})");
+    expect_error([&] { load_model_config(big); },
+                 {"config.json: field 'max_position_embeddings' is 1000000000000000, more than the "
+                  "largest supported 2147483647"});
+    fs::remove_all(big);
+    // Written as 1e15, JSON holds a floating-point number.
+    const fs::path exp =
+        write_config("float_positions", head + R"("max_position_embeddings":1e15})");
+    expect_error([&] { load_model_config(exp); },
+                 {"config.json: field 'max_position_embeddings' must be an integer, got number"});
+    fs::remove_all(exp);
+    const fs::path zero = write_config("zero_positions", head + R"("max_position_embeddings":0})");
+    expect_error([&] { load_model_config(zero); },
+                 {"config.json: field 'max_position_embeddings' must be positive, got 0"});
+    fs::remove_all(zero);
+}
+
 TEST(ModelConfigErrors, UnknownActivation) {
     const fs::path dir =
         write_config("activation", R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,
