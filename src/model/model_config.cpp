@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/config_reader.hpp"
+#include "model/packed_int4.hpp"
 #include "model/registry.hpp"
 #include "util/error.hpp"
 
@@ -252,6 +253,7 @@ ModelConfig parse_model_config(const nlohmann::json& root, const std::string& na
     check_consistency(reader, config);
     read_sliding_window(reader, config);
     read_token_ids(reader, root, config);
+    read_quantization_config(reader, config);
     return config;
 }
 
