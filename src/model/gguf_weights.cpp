@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openvino/op/constant.hpp>
 #include <openvino/runtime/tensor.hpp>
 
@@ -16,32 +18,32 @@
 namespace ovllm::model {
 namespace {
 
-struct ArchInfo {
-    const char* gguf;
-    const char* hf_class;
-    const char* model_type;
-};
-constexpr ArchInfo kArchs[] = {
-    {"llama", "LlamaForCausalLM", "llama"},
-    {"qwen2", "Qwen2ForCausalLM", "qwen2"},
-    {"gemma3", "Gemma3ForCausalLM", "gemma3_text"},
-};
-
-// HF module path inside a layer -> GGUF block tensor stem.
-std::optional<std::string> layer_module(const std::string& arch, const std::string& module) {
+// HF module path inside a layer -> GGUF block tensor stem, as llama.cpp names them for
+// llama-like families; a family's layer_module hook overrides single entries.
+std::optional<std::string> layer_module(const GgufMapping* mapping, const std::string& module) {
+    if (mapping && mapping->layer_module) {
+        if (auto own = mapping->layer_module(module)) return own;
+    }
     static const std::map<std::string, std::string> common = {
-        {"input_layernorm", "attn_norm"},    {"self_attn.q_proj", "attn_q"},
-        {"self_attn.k_proj", "attn_k"},      {"self_attn.v_proj", "attn_v"},
-        {"self_attn.o_proj", "attn_output"}, {"self_attn.q_norm", "attn_q_norm"},
-        {"self_attn.k_norm", "attn_k_norm"}, {"mlp.gate_proj", "ffn_gate"},
-        {"mlp.up_proj", "ffn_up"},           {"mlp.down_proj", "ffn_down"},
+        {"input_layernorm", "attn_norm"},
+        {"self_attn.q_proj", "attn_q"},
+        {"self_attn.k_proj", "attn_k"},
+        {"self_attn.v_proj", "attn_v"},
+        {"self_attn.o_proj", "attn_output"},
+        {"self_attn.q_norm", "attn_q_norm"},
+        {"self_attn.k_norm", "attn_k_norm"},
+        {"mlp.gate_proj", "ffn_gate"},
+        {"mlp.up_proj", "ffn_up"},
+        {"mlp.down_proj", "ffn_down"},
+        {"post_attention_layernorm", "ffn_norm"},
     };
     if (const auto it = common.find(module); it != common.end()) return it->second;
-    const bool gemma = arch == "gemma3";
-    if (module == "post_attention_layernorm") return gemma ? "post_attention_norm" : "ffn_norm";
-    if (gemma && module == "pre_feedforward_layernorm") return "ffn_norm";
-    if (gemma && module == "post_feedforward_layernorm") return "post_ffw_norm";
     return std::nullopt;
+}
+
+const GgufMapping* mapping_of(const std::string& arch) {
+    const Family* family = family_for_gguf(arch);
+    return family ? family->gguf : nullptr;
 }
 
 int64_t required_int(const GgufFile& f, const std::string& key) {
@@ -51,23 +53,12 @@ int64_t required_int(const GgufFile& f, const std::string& key) {
     return *v;
 }
 
-bool is_norm(const std::string& hf_name) {
-    return hf_name.find("norm.weight") != std::string::npos;
-}
-
-// llama.cpp's converter reorders each head's Q/K rows from [half, pair] to [pair-interleaved]:
-// GGUF row h*D + 2*i + p holds HF row h*D + p*D/2 + i. The stored row of each HF row; rows
-// move whole, so quantized rows move without being decoded.
-std::vector<int64_t> unpermuted_row_order(int64_t heads, int64_t rows) {
-    const int64_t head_dim = rows / heads;
-    const int64_t half = head_dim / 2;
-    std::vector<int64_t> order(static_cast<size_t>(rows));
-    for (int64_t h = 0; h < heads; ++h) {
-        for (int64_t r = 0; r < head_dim; ++r) {
-            order[static_cast<size_t>(h * head_dim + r)] = h * head_dim + (r % half) * 2 + r / half;
-        }
+// Copies whole rows of `cols` values in `order` (output row r = input row order[r]).
+void reorder_rows(const std::vector<float>& in, const std::vector<int64_t>& order, int64_t cols,
+                  float* out) {
+    for (size_t r = 0; r < order.size(); ++r) {
+        std::copy_n(in.data() + order[r] * cols, cols, out + static_cast<int64_t>(r) * cols);
     }
-    return order;
 }
 
 }  // namespace
@@ -83,7 +74,7 @@ std::optional<std::string> gguf_tensor_name(const std::string& arch, const std::
     if (dot == std::string::npos || last <= dot) return std::nullopt;
     const std::string layer = hf_name.substr(prefix.size(), dot - prefix.size());
     const std::string module = hf_name.substr(dot + 1, last - dot - 1);
-    const auto stem = layer_module(arch, module);
+    const auto stem = layer_module(mapping_of(arch), module);
     if (!stem) return std::nullopt;
     return "blk." + layer + "." + *stem + hf_name.substr(last);
 }
@@ -92,16 +83,15 @@ ModelConfig gguf_model_config(const GgufFile& f) {
     const std::string file = f.path().string();
     const auto arch = f.get_string("general.architecture");
     if (!arch) throw_error("{}: GGUF metadata 'general.architecture' is missing", file);
-    const auto* info = std::find_if(std::begin(kArchs), std::end(kArchs),
-                                    [&](const ArchInfo& a) { return *arch == a.gguf; });
-    if (info == std::end(kArchs)) {
-        throw_error("{}: GGUF architecture '{}' is not supported (llama, qwen2, gemma3)", file,
-                    *arch);
+    const Family* family = family_for_gguf(*arch);
+    if (!family) {
+        throw_error("{}: GGUF architecture '{}' is not supported ({})", file, *arch,
+                    fmt::join(supported_gguf_architectures(), ", "));
     }
     const std::string k = *arch + ".";
     ModelConfig c;
-    c.architecture = info->hf_class;
-    c.model_type = info->model_type;
+    c.architecture = family->hf_classes.front();
+    c.model_type = family->model_types.front();
     c.hidden_size = required_int(f, k + "embedding_length");
     c.num_hidden_layers = required_int(f, k + "block_count");
     c.num_attention_heads = required_int(f, k + "attention.head_count");
@@ -119,25 +109,11 @@ ModelConfig gguf_model_config(const GgufFile& f) {
     }
     c.vocab_size = static_cast<int64_t>(embed->dims[1]);
     c.tie_word_embeddings = f.find("output.weight") == nullptr;
-    c.attention_bias = *arch == "qwen2";
     c.torch_dtype = "float32";
     if (const auto bos = f.get_int("tokenizer.ggml.bos_token_id")) c.bos_token_id = *bos;
     if (const auto eos = f.get_int("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {*eos};
     c.layer_uses_sliding_window.assign(static_cast<size_t>(c.num_hidden_layers), false);
-    if (*arch == "gemma3") {
-        c.hidden_act = Activation::gelu_tanh;
-        c.qk_norm = true;
-        // llama.cpp's gemma3: local base 10000, every 6th layer global, scale 1/sqrt(key_length).
-        c.rope_local_theta = 10000.0;
-        c.query_pre_attn_scalar = static_cast<double>(c.head_dim);
-        c.sliding_window = f.get_int(k + "attention.sliding_window");
-        for (size_t i = 0; i < c.layer_uses_sliding_window.size(); ++i) {
-            c.layer_uses_sliding_window[i] = c.sliding_window && (i + 1) % 6 != 0;
-        }
-        if (const auto cap = f.get_number(k + "final_logit_softcapping"); cap && *cap > 0.0) {
-            c.final_logit_softcapping = *cap;
-        }
-    }
+    if (family->gguf->read_config) family->gguf->read_config(f, c);
     return c;
 }
 
@@ -145,8 +121,8 @@ GgufWeights::GgufWeights(std::shared_ptr<const GgufFile> file, const ModelConfig
                          bool dequantize_f32)
     : file_(std::move(file)),
       arch_(*file_->get_string("general.architecture")),
-      heads_(config.num_attention_heads),
-      kv_heads_(config.num_key_value_heads),
+      mapping_(mapping_of(arch_)),
+      config_(config),
       dequantize_f32_(dequantize_f32) {}
 
 bool GgufWeights::contains(const std::string& name) const {
@@ -168,15 +144,12 @@ ov::Output<ov::Node> GgufWeights::get(const std::string& name, const ov::Shape& 
         throw_error("{}: tensor '{}' has shape {}, expected {}", file, *gguf, stored.to_string(),
                     expected_shape.to_string());
     }
-    const bool permuted = arch_ == "llama" && (name.ends_with("self_attn.q_proj.weight") ||
-                                               name.ends_with("self_attn.k_proj.weight"));
-    std::vector<int64_t> order;
-    if (permuted) {
-        const int64_t heads = name.ends_with("q_proj.weight") ? heads_ : kv_heads_;
-        order = unpermuted_row_order(heads, static_cast<int64_t>(stored[0]));
-    }
+    const auto order = mapping_ && mapping_->row_order
+                           ? mapping_->row_order(name, config_, static_cast<int64_t>(stored[0]))
+                           : std::nullopt;
     if (use != WeightUse::other && stored.size() == 2 && !dequantize_f32_) {
-        const ov::Output<ov::Node> matrix = gguf_matrix(*t, file, name, order, file_);
+        const std::vector<int64_t> rows = order ? *order : std::vector<int64_t>{};
+        const ov::Output<ov::Node> matrix = gguf_matrix(*t, file, name, rows, file_);
         const ov::element::Type storage = gguf_storage_type(t->type);
         if (storage == ov::element::u4 || storage == ov::element::u8) {
             file_->release_pages(*t);  // copied into the compressed constants
@@ -184,20 +157,18 @@ ov::Output<ov::Node> GgufWeights::get(const std::string& name, const ov::Shape& 
         return matrix;
     }
     // Norms, biases (small), and every tensor of the f32 reference.
-    ov::Tensor values(ov::element::f32, stored);
+    ov::Tensor values(ov::element::f32, stored);  // owned; the Constant shares it
     float* out = values.data<float>();
-    dequantize(*t, file, out);
-    if (!order.empty()) {
-        const std::vector<float> stored_rows(out, out + t->elements);
-        const size_t cols = stored[1];
-        for (size_t r = 0; r < order.size(); ++r) {
-            std::copy_n(stored_rows.data() + static_cast<size_t>(order[r]) * cols, cols,
-                        out + r * cols);
-        }
+    if (order) {
+        std::vector<float> raw(t->elements);
+        dequantize(*t, file, raw.data());
+        reorder_rows(raw, *order, static_cast<int64_t>(t->elements / stored[0]), out);
+    } else {
+        dequantize(*t, file, out);
     }
-    if (arch_ == "gemma3" && is_norm(name)) {
-        // Stored as 1 + w; the builder applies 1 + w itself.
-        for (size_t i = 0; i < t->elements; ++i) out[i] -= 1.0f;
+    const float offset = mapping_ && mapping_->value_offset ? mapping_->value_offset(name) : 0.0f;
+    if (offset != 0.0f) {
+        for (size_t i = 0; i < t->elements; ++i) out[i] += offset;
     }
     auto constant = std::make_shared<ov::op::v0::Constant>(values);
     constant->set_friendly_name(name);

@@ -2,14 +2,15 @@
 // Model config and weights from a GGUF file. Builders ask for HF tensor names
 // ("model.layers.3.self_attn.q_proj.weight"); the source maps them to the GGUF names
 // ("blk.3.attn_q.weight"), keeps matrices compressed (gguf_tensors.hpp) and undoes llama.cpp's
-// conversion changes (llama Q/K row permutation, gemma3 norms stored as 1 + w).
-// Architectures: llama, qwen2, gemma3. The tokenizer comes from the file's metadata
-// (tokenizer/gguf_tokenizer.hpp).
+// conversion changes (each family's GgufMapping in arch/<family>.cpp: llama Q/K row
+// permutation, gemma3 norms stored as 1 + w). Architectures: supported_gguf_architectures().
+// The tokenizer comes from the file's metadata (tokenizer/gguf_tokenizer.hpp).
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "model/family.hpp"
 #include "model/gguf.hpp"
 #include "model/loader.hpp"
 #include "model/model_config.hpp"
@@ -42,8 +43,8 @@ class GgufWeights : public WeightSource {
   private:
     std::shared_ptr<const GgufFile> file_;
     std::string arch_;
-    int64_t heads_ = 0;
-    int64_t kv_heads_ = 0;
+    const GgufMapping* mapping_;  // the family's quirks (registry.hpp)
+    ModelConfig config_;
     bool dequantize_f32_ = false;
 };
 

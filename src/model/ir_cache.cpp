@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <system_error>
@@ -15,6 +14,7 @@
 #include <openvino/runtime/core.hpp>
 
 #include "ovllm/version.hpp"
+#include "util/env_config.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
@@ -68,12 +68,7 @@ std::string unique_suffix() {
 }  // namespace
 
 fs::path default_ir_cache_dir() {
-    if (const char* dir = std::getenv("OVLLM_CACHE_DIR"); dir && *dir) return fs::path(dir) / "ir";
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-        return fs::path(xdg) / "ovllm" / "ir";
-    }
-    const char* home = std::getenv("HOME");
-    return fs::path(home && *home ? home : "/tmp") / ".cache" / "ovllm" / "ir";
+    return config::model_cache_dir() / "ir";
 }
 
 std::string conversion_fingerprint(const fs::path& model_folder, WeightFormat format) {
@@ -182,6 +177,11 @@ ConvertedModel load_or_convert(const IrCache& cache, const fs::path& model_folde
         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
         OVLLM_INFO("Saved the converted model to the IR cache {} in {:.1f} s",
                    cache.entry_dir(model_folder, fingerprint).string(), took.count());
+        // Continue with the stored copy: this start then runs the very graph a restart reads,
+        // and the converted weights' memory gives way to the mapped file.
+        if (auto stored = cache.load_cached(model_folder, fingerprint)) {
+            return {*stored, false, converted.note};
+        }
     }
     return {converted.model, false, converted.note};
 }

@@ -17,7 +17,8 @@
 
 namespace ovllm::model {
 
-// $OVLLM_CACHE_DIR, else $XDG_CACHE_HOME/ovllm, else ~/.cache/ovllm; entries go under "ir/".
+// config::model_cache_dir() / "ir" ($OVLLM_CACHE_DIR, else $XDG_CACHE_HOME/ovllm, else
+// ~/.cache/ovllm).
 std::filesystem::path default_ir_cache_dir();
 
 // Hex digest of what the converted graph depends on: config.json's bytes, every weight

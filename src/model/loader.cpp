@@ -1,6 +1,5 @@
 #include "model/loader.hpp"
 
-#include <cstdlib>
 #include <memory>
 
 #include <openvino/runtime/core.hpp>
@@ -10,18 +9,15 @@
 #include "model/ir_cache.hpp"
 #include "model/ir_folder.hpp"
 #include "model/model_folder.hpp"
+#include "model/packed_int4.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
+#include "util/env_config.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
 namespace ovllm::model {
 namespace {
-
-bool ir_cache_disabled() {
-    const char* value = std::getenv("OVLLM_DISABLE_IR_CACHE");
-    return value && *value && std::string(value) != "0";
-}
 
 LoadedModel load_dummy(const ModelLocation& location, WeightFormat weight_format) {
     LoadedModel loaded;
@@ -39,12 +35,31 @@ LoadedModel load_dummy(const ModelLocation& location, WeightFormat weight_format
     return loaded;
 }
 
+// AWQ / GPTQ checkpoints: their int4 weights become u4 compressed weights as they are.
+LoadedModel load_packed_int4(LoadedModel loaded, std::shared_ptr<SafetensorsWeights> weights,
+                             WeightFormat weight_format) {
+    const PackedQuantization& quantization = *loaded.config.quantization;
+    if (weight_format != WeightFormat::none) {
+        OVLLM_INFO("The checkpoint is quantized already ({}); --weight-format {} does not apply",
+                   describe_quantization(quantization), weight_format_name(weight_format));
+    }
+    PackedInt4Weights packed(std::move(weights), quantization);
+    loaded.model = build_stateful_model(loaded.config, packed);
+    loaded.source += ", " + describe_quantization(quantization) + " (" +
+                     std::to_string(packed.packed_matrices()) + " packed matrices)";
+    loaded.weight_dtype = ov::element::u4;
+    return loaded;
+}
+
 LoadedModel load_safetensors(const ModelLocation& location, WeightFormat weight_format) {
     LoadedModel loaded;
     loaded.config = load_model_config(location.path);
     auto weights = std::make_shared<SafetensorsWeights>(location.path);
     loaded.weight_dtype = weights->dtype();
     loaded.source = "safetensors: " + weights->describe();
+    if (loaded.config.quantization) {
+        return load_packed_int4(std::move(loaded), std::move(weights), weight_format);
+    }
     if (weight_format == WeightFormat::none) {
         loaded.model = build_stateful_model(loaded.config, *weights);
         return loaded;
@@ -56,7 +71,7 @@ LoadedModel load_safetensors(const ModelLocation& location, WeightFormat weight_
         return conversion;
     };
     ConvertedModel converted;
-    if (ir_cache_disabled()) {
+    if (config::ir_cache_disabled()) {
         Conversion conversion = convert();
         converted = {conversion.model, false, conversion.note};
     } else {

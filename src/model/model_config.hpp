@@ -22,6 +22,14 @@ struct RopeScaling {
     int64_t original_max_position_embeddings = 0;
 };
 
+// config.json's quantization_config of a checkpoint quantized ahead of time (packed_int4.hpp).
+struct PackedQuantization {
+    enum class Method { awq, gptq };
+    Method method = Method::awq;
+    int64_t group_size = 128;            // input channels per scale / zero point: 32, 64 or 128
+    bool zero_points_minus_one = false;  // GPTQ v1 checkpoints store each zero point - 1
+};
+
 struct ModelConfig {
     std::string architecture;  // architectures[0], e.g. "LlamaForCausalLM"
     std::string model_type;    // e.g. "llama", "qwen2", "opt", "gpt2", "gemma3_text"
@@ -54,6 +62,7 @@ struct ModelConfig {
     std::optional<double> final_logit_softcapping;  // tanh cap on logits
     std::vector<int64_t> eos_token_ids;             // config.json's eos_token_id (int or list)
     std::optional<int64_t> bos_token_id;
+    std::optional<PackedQuantization> quantization;  // AWQ / GPTQ int4 checkpoints
 
     // Attention scale applied to q·k: 1/sqrt(query_pre_attn_scalar or head_dim).
     double attention_scale() const;

@@ -241,14 +241,19 @@ void SafetensorsModel::add_file(const fs::path& file) {
     files_.push_back(std::move(opened));
 }
 
-const TensorView& SafetensorsModel::tensor(const std::string& name) const {
+const TensorView& SafetensorsModel::raw_tensor(const std::string& name) const {
     const auto it = tensors_.find(name);
     if (it == tensors_.end()) throw_error("{}: tensor '{}' not found", description_, name);
-    if (it->second.type == ov::element::dynamic) {
-        throw_error("{}: tensor '{}' has dtype {}; only F32, F16 and BF16 are supported",
-                    it->second.file, name, it->second.dtype);
-    }
     return it->second;
+}
+
+const TensorView& SafetensorsModel::tensor(const std::string& name) const {
+    const TensorView& view = raw_tensor(name);
+    if (view.type == ov::element::dynamic) {
+        throw_error("{}: tensor '{}' has dtype {}; only F32, F16 and BF16 are supported", view.file,
+                    name, view.dtype);
+    }
+    return view;
 }
 
 std::vector<std::string> SafetensorsModel::names() const {

@@ -71,6 +71,8 @@ class SafetensorsModel {
     // Throws "<file>: tensor '<name>' not found" when absent, and names the dtype when it
     // is not F32, F16 or BF16.
     const TensorView& tensor(const std::string& name) const;
+    // The same for any dtype (the I32 words of packed int4 checkpoints).
+    const TensorView& raw_tensor(const std::string& name) const;
     // Sorted tensor names.
     std::vector<std::string> names() const;
     // The file (single-file models) or the folder, for messages.

@@ -177,6 +177,22 @@ EnvLookup process_environment() {
     };
 }
 
+std::filesystem::path model_cache_dir(const EnvLookup& env) {
+    const auto non_empty = [&](const char* name) -> std::optional<std::string> {
+        auto value = env(name);
+        if (value && value->empty()) value.reset();
+        return value;
+    };
+    if (const auto dir = non_empty("OVLLM_CACHE_DIR")) return *dir;
+    if (const auto xdg = non_empty("XDG_CACHE_HOME")) return std::filesystem::path(*xdg) / "ovllm";
+    return std::filesystem::path(non_empty("HOME").value_or("/tmp")) / ".cache" / "ovllm";
+}
+
+bool ir_cache_disabled(const EnvLookup& env) {
+    const auto value = env("OVLLM_DISABLE_IR_CACHE");
+    return value && !value->empty() && *value != "0";
+}
+
 EnvLookup environment_from_map(std::map<std::string, std::string> variables) {
     return
         [variables = std::move(variables)](const std::string& name) -> std::optional<std::string> {

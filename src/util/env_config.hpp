@@ -17,6 +17,11 @@
 //   Device (CPU only) -> device
 //     OVLLM_DEVICE, OVLLM_OPENVINO_DEVICE, VLLM_OPENVINO_DEVICE
 // The short OVLLM_ name is listed first; every VLLM_ name also works with an O in front.
+//
+// Model loading (model_cache_dir, ir_cache_disabled):
+//   OVLLM_CACHE_DIR, else XDG_CACHE_HOME/ovllm, else HOME/.cache/ovllm: the cache root
+//   OVLLM_DISABLE_IR_CACHE (set, not "" or "0"): no IR cache
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -60,6 +65,12 @@ std::vector<std::string> env_names_for(const std::string& field);
 std::vector<ConfigNote> apply_env_config(EngineConfig& config,
                                          const std::set<std::string>& set_on_command_line,
                                          const EnvLookup& env);
+
+// The root of ovllm's on-disk caches (the IR cache lives under "ir/"): $OVLLM_CACHE_DIR,
+// else $XDG_CACHE_HOME/ovllm, else $HOME/.cache/ovllm (/tmp/.cache/ovllm when HOME is unset).
+std::filesystem::path model_cache_dir(const EnvLookup& env = process_environment());
+// True when OVLLM_DISABLE_IR_CACHE is set to anything but "" or "0".
+bool ir_cache_disabled(const EnvLookup& env = process_environment());
 
 // Writes each note to the log at its level.
 void log_notes(const std::vector<ConfigNote>& notes);

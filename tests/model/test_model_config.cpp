@@ -367,6 +367,68 @@ TEST(ModelConfigErrors, NestedFieldNamed) {
     fs::remove_all(dir);
 }
 
+// vLLM/HF configs sometimes carry "no limit" as a huge number; token positions are int32 here.
+TEST(ModelConfigErrors, HugeMaxPositionEmbeddingsNamesTheField) {
+    const std::string head = R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,
+            "num_attention_heads":2,"intermediate_size":16,"vocab_size":10,)";
+    const fs::path big =
+        write_config("huge_positions", head + R"("max_position_embeddings":1000000000000000})");
+    expect_error([&] { load_model_config(big); },
+                 {"config.json: field 'max_position_embeddings' is 1000000000000000, more than the "
+                  "largest supported 2147483647"});
+    fs::remove_all(big);
+    // Written as 1e15, JSON holds a floating-point number.
+    const fs::path exp =
+        write_config("float_positions", head + R"("max_position_embeddings":1e15})");
+    expect_error([&] { load_model_config(exp); },
+                 {"config.json: field 'max_position_embeddings' must be an integer, got number"});
+    fs::remove_all(exp);
+    const fs::path zero = write_config("zero_positions", head + R"("max_position_embeddings":0})");
+    expect_error([&] { load_model_config(zero); },
+                 {"config.json: field 'max_position_embeddings' must be positive, got 0"});
+    fs::remove_all(zero);
+}
+
+// AWQ / GPTQ checkpoints: what packed_int4.hpp loads, and one-line refusals naming the field.
+TEST(ModelConfig, QuantizationConfig) {
+    const std::string head = R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,
+            "num_attention_heads":2,"intermediate_size":16,"vocab_size":10,
+            "max_position_embeddings":32,"quantization_config":)";
+    const auto parse = [&](const std::string& quantization) {
+        return parse_model_config(nlohmann::json::parse(head + quantization + "}"), "config.json");
+    };
+    const ModelConfig awq = parse(
+        R"({"quant_method":"awq","bits":4,"group_size":128,"zero_point":true,"version":"GEMM"})");
+    ASSERT_TRUE(awq.quantization);
+    EXPECT_EQ(awq.quantization->method, PackedQuantization::Method::awq);
+    EXPECT_EQ(awq.quantization->group_size, 128);
+    EXPECT_FALSE(awq.quantization->zero_points_minus_one);
+    const ModelConfig gptq = parse(R"({"quant_method":"gptq","bits":4,"group_size":32})");
+    EXPECT_EQ(gptq.quantization->method, PackedQuantization::Method::gptq);
+    EXPECT_TRUE(gptq.quantization->zero_points_minus_one);  // v1 unless checkpoint_format says
+    EXPECT_FALSE(
+        parse(R"({"quant_method":"gptq","bits":4,"group_size":64,"checkpoint_format":"gptq_v2"})")
+            .quantization->zero_points_minus_one);
+
+    const auto error = [&](const std::string& quantization, const std::string& expected) {
+        expect_error([&] { parse(quantization); }, {expected});
+    };
+    error(R"({"quant_method":"awq","bits":3,"group_size":128})",
+          "config.json: quantization_config.bits 3 is not supported (4)");
+    error(R"({"quant_method":"gptq","bits":8,"group_size":128})",
+          "config.json: quantization_config.bits 8 is not supported (4)");
+    error(R"({"quant_method":"gptq","bits":4,"group_size":128,"desc_act":true})",
+          "config.json: quantization_config.desc_act true is not supported (false)");
+    error(R"({"quant_method":"gptq","bits":4,"group_size":-1})",
+          "config.json: quantization_config.group_size -1 is not supported (32, 64, 128)");
+    error(R"({"quant_method":"awq","bits":4,"group_size":128,"version":"gemv"})",
+          "config.json: quantization_config.version 'gemv' is not supported (gemm)");
+    error(R"({"quant_method":"fp8"})",
+          "config.json: quantization_config.quant_method 'fp8' is not supported (awq, gptq)");
+    error(R"({"quant_method":"awq","group_size":128})",
+          "config.json: required field 'quantization_config.bits' is missing");
+}
+
 TEST(ModelConfigErrors, UnknownActivation) {
     const fs::path dir =
         write_config("activation", R"({"model_type":"llama","hidden_size":8,"num_hidden_layers":1,

@@ -22,6 +22,31 @@ TEST(Registry, ListsTheSupportedFamilies) {
                                         "Qwen3ForCausalLM"}));
 }
 
+TEST(Registry, EveryFamilyIsFoundByItsOwnNames) {
+    EXPECT_EQ(model::supported_gguf_architectures(),
+              (std::vector<std::string>{"gemma3", "llama", "qwen2"}));
+    for (const model::Family* family : model::model_families()) {
+        ASSERT_FALSE(family->hf_classes.empty());
+        ASSERT_FALSE(family->model_types.empty());
+        ASSERT_NE(family->read_config, nullptr);
+        ASSERT_NE(family->build, nullptr);
+        for (const std::string_view type : family->model_types) {
+            EXPECT_EQ(model::family_for_model_type(std::string(type)), family) << type;
+        }
+        if (family->gguf) {
+            EXPECT_EQ(model::family_for_gguf(family->gguf->architecture), family);
+        }
+        // A built-in config parses to this family's class and model_type.
+        for (const model::BuiltinConfig& builtin : family->builtins) {
+            const model::ModelConfig c = *model::builtin_model_config(std::string(builtin.name));
+            EXPECT_EQ(model::family_for_model_type(c.model_type), family) << builtin.name;
+            EXPECT_EQ(c.architecture, family->hf_classes.front()) << builtin.name;
+        }
+    }
+    EXPECT_EQ(model::family_for_model_type("fancy_new"), nullptr);
+    EXPECT_EQ(model::family_for_gguf("fancy_new"), nullptr);
+}
+
 TEST(Registry, UnknownArchitectureListsSupportedOnes) {
     const auto source = golden_dir() / "models" / "llama";
     const auto folder = std::filesystem::temp_directory_path() /

@@ -10,8 +10,10 @@
 #include <openvino/op/multiply.hpp>
 #include <openvino/op/tanh.hpp>
 
-#include "model/arch/arch.hpp"
+#include "model/config_reader.hpp"
 #include "model/decoder.hpp"
+#include "model/family.hpp"
+#include "model/gguf.hpp"
 
 namespace ovllm::model::arch {
 namespace {
@@ -55,9 +57,7 @@ Out soft_cap(const Out& logits, double cap) {
     return scale_by(squashed, static_cast<float>(cap));
 }
 
-}  // namespace
-
-std::shared_ptr<ov::Model> build_gemma3(const ModelConfig& c, WeightSource& w) {
+std::shared_ptr<ov::Model> build(const ModelConfig& c, WeightSource& w) {
     GraphContext ctx = make_graph_context();
     const Out table = load_embed_tokens(w, c);
     const RopeTables global_rope = rope_tables(ctx, {c.head_dim, c.rope_theta, c.rope_scaling});
@@ -89,5 +89,63 @@ std::shared_ptr<ov::Model> build_gemma3(const ModelConfig& c, WeightSource& w) {
     }
     return make_stateful_model(logits, ctx, "gemma3");
 }
+
+void read_config(const ConfigReader& reader, ModelConfig& c) {
+    c.hidden_act = Activation::gelu_tanh;  // hidden_activation overrides
+    read_decoder_config(reader, c);
+    c.qk_norm = true;
+    c.query_pre_attn_scalar = reader.optional_number("query_pre_attn_scalar", 0.0);
+}
+
+// Four [hidden] norms per layer: input, post_attention, pre_ and post_feedforward.
+int64_t parameter_count(const ModelConfig& c) {
+    return decoder_parameter_count(c, 4);
+}
+
+// llama.cpp names gemma3's extra norms after their place in the block.
+std::optional<std::string> gguf_layer_module(const std::string& module) {
+    if (module == "post_attention_layernorm") return "post_attention_norm";
+    if (module == "pre_feedforward_layernorm") return "ffn_norm";
+    if (module == "post_feedforward_layernorm") return "post_ffw_norm";
+    return std::nullopt;
+}
+
+// llama.cpp's gemma3: local RoPE base 10000, every 6th layer global, attention scale
+// 1/sqrt(key_length).
+void read_gguf_config(const GgufFile& f, ModelConfig& c) {
+    const std::string k = "gemma3.";
+    c.hidden_act = Activation::gelu_tanh;
+    c.qk_norm = true;
+    c.rope_local_theta = 10000.0;
+    c.query_pre_attn_scalar = static_cast<double>(c.head_dim);
+    c.sliding_window = f.get_int(k + "attention.sliding_window");
+    for (size_t i = 0; i < c.layer_uses_sliding_window.size(); ++i) {
+        c.layer_uses_sliding_window[i] = c.sliding_window && (i + 1) % 6 != 0;
+    }
+    if (const auto cap = f.get_number(k + "final_logit_softcapping"); cap && *cap > 0.0) {
+        c.final_logit_softcapping = *cap;
+    }
+}
+
+// The converter stores every norm as 1 + w; the builder applies 1 + w itself.
+float gguf_value_offset(const std::string& hf_name) {
+    return hf_name.find("norm.weight") != std::string::npos ? -1.0f : 0.0f;
+}
+
+constexpr std::string_view kClasses[] = {"Gemma3ForCausalLM"};
+constexpr std::string_view kTypes[] = {"gemma3_text", "gemma3"};
+constexpr GgufMapping kGguf = {.architecture = "gemma3",
+                               .layer_module = gguf_layer_module,
+                               .read_config = read_gguf_config,
+                               .value_offset = gguf_value_offset};
+
+}  // namespace
+
+extern const Family gemma3 = {.hf_classes = kClasses,
+                              .model_types = kTypes,
+                              .read_config = read_config,
+                              .build = build,
+                              .parameter_count = parameter_count,
+                              .gguf = &kGguf};
 
 }  // namespace ovllm::model::arch

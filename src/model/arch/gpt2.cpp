@@ -1,7 +1,8 @@
 // GPT-2 (GPT2LMHeadModel): pre-LayerNorm decoder, learned absolute positions, Conv1D weights
 // stored [in, out], one fused c_attn projection giving q | k | v, gelu_new MLP, tied lm_head.
-#include "model/arch/arch.hpp"
+#include "model/config_reader.hpp"
 #include "model/decoder.hpp"
+#include "model/family.hpp"
 
 namespace ovllm::model::arch {
 namespace {
@@ -32,9 +33,7 @@ LayerWeights load_layer(WeightSource& w, const std::string& root, const ModelCon
     return l;
 }
 
-}  // namespace
-
-std::shared_ptr<ov::Model> build_gpt2(const ModelConfig& c, WeightSource& w) {
+std::shared_ptr<ov::Model> build(const ModelConfig& c, WeightSource& w) {
     // Files saved from GPT2LMHeadModel prefix every tensor with "transformer."; Hub
     // checkpoints of the base model do not.
     const std::string root = w.contains("transformer.wte.weight") ? "transformer." : "";
@@ -61,5 +60,41 @@ std::shared_ptr<ov::Model> build_gpt2(const ModelConfig& c, WeightSource& w) {
     x = layer_norm(x, load_layer_norm(w, root + "ln_f", c.hidden_size), c.norm_eps);
     return make_stateful_model(lm_head(x, table), ctx, "gpt2");
 }
+
+// GPT-2 spells the sizes n_embd / n_layer / n_head / n_positions; newer configs also
+// accept the common names.
+void read_config(const ConfigReader& reader, ModelConfig& c) {
+    c.hidden_size = require_int_any(reader, {"n_embd", "hidden_size"});
+    c.num_hidden_layers = require_int_any(reader, {"n_layer", "num_hidden_layers"});
+    c.num_attention_heads = require_int_any(reader, {"n_head", "num_attention_heads"});
+    c.intermediate_size = reader.optional_int("n_inner").value_or(4 * c.hidden_size);
+    c.max_position_embeddings = require_int_any(reader, {"n_positions", "max_position_embeddings"});
+    c.norm_eps = reader.optional_number("layer_norm_epsilon", 1e-5);
+    c.attention_bias = true;
+    c.hidden_act = Activation::gelu_tanh;  // activation_function overrides
+}
+
+int64_t parameter_count(const ModelConfig& c) {
+    const int64_t h = c.hidden_size;
+    const int64_t ffn = c.intermediate_size;
+    const int64_t layer = 4 * h                // ln_1, ln_2 (weight + bias)
+                          + h * 3 * h + 3 * h  // c_attn
+                          + h * h + h          // attn.c_proj
+                          + h * ffn + ffn      // mlp.c_fc
+                          + ffn * h + h;       // mlp.c_proj
+    return c.vocab_size * h + c.max_position_embeddings * h + c.num_hidden_layers * layer + 2 * h +
+           (c.tie_word_embeddings ? 0 : c.vocab_size * h);
+}
+
+constexpr std::string_view kClasses[] = {"GPT2LMHeadModel"};
+constexpr std::string_view kTypes[] = {"gpt2"};
+
+}  // namespace
+
+extern const Family gpt2 = {.hf_classes = kClasses,
+                            .model_types = kTypes,
+                            .read_config = read_config,
+                            .build = build,
+                            .parameter_count = parameter_count};
 
 }  // namespace ovllm::model::arch
