@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
+#include "hub_models.hpp"
 #include "ovllm/llm.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
@@ -111,6 +112,7 @@ nlohmann::json to_json(const RequestOutput& out) {
 int run_generate(GenerateOptions& o) {
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
+    resolve_hub_models(o.engine, o.tracker.hub);
     o.sampling.max_tokens = o.max_tokens;
     PromptBatch batch;
     batch.texts = o.prompts;
