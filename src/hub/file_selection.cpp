@@ -157,7 +157,7 @@ std::vector<std::string> snapshot_files(const fs::path& snapshot) {
          !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
         // exists() follows the symlink: a link whose blob is gone does not count.
         if (!it->is_directory(error) && fs::exists(it->path(), error))
-            files.push_back(fs::relative(it->path(), snapshot).generic_string());
+            files.push_back(it->path().lexically_relative(snapshot).generic_string());
     }
     std::sort(files.begin(), files.end());
     return files;

@@ -90,6 +90,8 @@ TEST(HubCache, LayoutMatchesHuggingfaceHub) {
     std::string text;
     in >> text;
     EXPECT_EQ(text, "content");
+    // Listed by their names in the snapshot, not by the blobs they point at.
+    EXPECT_EQ(snapshot_files(cache.snapshot(commit)), std::vector<std::string>{"sub/file.json"});
 }
 
 Selection select(const std::vector<std::string>& files, const std::string& name,
@@ -99,21 +101,28 @@ Selection select(const std::vector<std::string>& files, const std::string& name,
 }
 
 TEST(HubFiles, SafetensorsRepoSkipsDuplicatesAndExtras) {
-    const std::vector<std::string> files = {
-        ".gitattributes", "README.md", "config.json", "generation_config.json",
-        "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
-        "model.safetensors.index.json", "pytorch_model.bin", "onnx/model.onnx",
-        "tokenizer.json", "tokenizer_config.json", "merges.txt", "vocab.json"};
-    EXPECT_EQ(select(files, "o/m").files,
-              (std::vector<std::string>{"config.json", "generation_config.json",
-                                        "tokenizer.json", "tokenizer_config.json", "merges.txt",
-                                        "vocab.json", "model-00001-of-00002.safetensors",
-                                        "model-00002-of-00002.safetensors",
-                                        "model.safetensors.index.json"}));
+    const std::vector<std::string> files = {".gitattributes",
+                                            "README.md",
+                                            "config.json",
+                                            "generation_config.json",
+                                            "model-00001-of-00002.safetensors",
+                                            "model-00002-of-00002.safetensors",
+                                            "model.safetensors.index.json",
+                                            "pytorch_model.bin",
+                                            "onnx/model.onnx",
+                                            "tokenizer.json",
+                                            "tokenizer_config.json",
+                                            "merges.txt",
+                                            "vocab.json"};
+    EXPECT_EQ(
+        select(files, "o/m").files,
+        (std::vector<std::string>{
+            "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+            "merges.txt", "vocab.json", "model-00001-of-00002.safetensors",
+            "model-00002-of-00002.safetensors", "model.safetensors.index.json"}));
     EXPECT_EQ(select(files, "o/m", FileSet::tokenizer).files,
-              (std::vector<std::string>{"config.json", "generation_config.json",
-                                        "tokenizer.json", "tokenizer_config.json", "merges.txt",
-                                        "vocab.json"}));
+              (std::vector<std::string>{"config.json", "generation_config.json", "tokenizer.json",
+                                        "tokenizer_config.json", "merges.txt", "vocab.json"}));
 }
 
 TEST(HubFiles, GgufPickedByTagFileOrDefault) {
@@ -130,11 +139,11 @@ TEST(HubFiles, GgufPickedByTagFileOrDefault) {
 }
 
 TEST(HubFiles, IrRepoAndRepoWithoutWeights) {
-    const std::vector<std::string> ir = {"config.json", "openvino_model.xml",
-                                         "openvino_model.bin", "model.safetensors"};
-    EXPECT_EQ(select(ir, "o/m").files,
-              (std::vector<std::string>{"config.json", "openvino_model.xml",
-                                        "openvino_model.bin"}));
+    const std::vector<std::string> ir = {"config.json", "openvino_model.xml", "openvino_model.bin",
+                                         "model.safetensors"};
+    EXPECT_EQ(
+        select(ir, "o/m").files,
+        (std::vector<std::string>{"config.json", "openvino_model.xml", "openvino_model.bin"}));
     try {
         select({"config.json", "pytorch_model.bin"}, "o/m");
         FAIL() << "no error";
@@ -165,9 +174,12 @@ TEST(HubEnvironment, ReadLikeHuggingfaceHub) {
     EXPECT_FALSE(bare.offline);
     EXPECT_EQ(bare.token, "");
 
-    const auto home = config::hub_environment(environment_from_map(
-        {{"HOME", "/h"}, {"HF_HOME", "/hf"}, {"HF_ENDPOINT", "http://127.0.0.1:1/"},
-         {"HF_HUB_OFFLINE", "yes"}, {"HF_TOKEN", " hf_x "}}));
+    const auto home =
+        config::hub_environment(environment_from_map({{"HOME", "/h"},
+                                                      {"HF_HOME", "/hf"},
+                                                      {"HF_ENDPOINT", "http://127.0.0.1:1/"},
+                                                      {"HF_HUB_OFFLINE", "yes"},
+                                                      {"HF_TOKEN", " hf_x "}}));
     EXPECT_EQ(home.cache_dir, "/hf/hub");
     EXPECT_EQ(home.endpoint, "http://127.0.0.1:1");
     EXPECT_TRUE(home.offline);
@@ -177,8 +189,8 @@ TEST(HubEnvironment, ReadLikeHuggingfaceHub) {
         {{"HF_HOME", "/hf"}, {"HF_HUB_CACHE", "/c"}, {"HF_HUB_OFFLINE", "0"}}));
     EXPECT_EQ(cache.cache_dir, "/c");
     EXPECT_FALSE(cache.offline);
-    const auto xdg = config::hub_environment(
-        environment_from_map({{"HOME", "/h"}, {"XDG_CACHE_HOME", "/x"}}));
+    const auto xdg =
+        config::hub_environment(environment_from_map({{"HOME", "/h"}, {"XDG_CACHE_HOME", "/x"}}));
     EXPECT_EQ(xdg.cache_dir, "/x/huggingface/hub");
 }
 
