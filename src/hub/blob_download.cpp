@@ -131,7 +131,11 @@ void check_complete(const FileMetadata& metadata, const std::string& file, Parti
         throw_error("GET {}: truncated download of {}: {} of {} bytes", metadata.download_url, file,
                     blob.size, metadata.size);
     }
-    if (!metadata.lfs) return;
+    // An LFS file's ETag is its sha256 (64 hex digits); anything else cannot be checked.
+    const bool sha256_etag =
+        metadata.etag.size() == 64 &&
+        metadata.etag.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!metadata.lfs || !sha256_etag) return;
     const std::string sha = blob.hasher.hex();
     if (sha != metadata.etag) {
         std::error_code ignored;

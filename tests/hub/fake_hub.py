@@ -17,7 +17,8 @@ Faults for tests (--fault), all on /cdn/ downloads:
   truncated      200 with a Content-Length and body of half the file
   redirect-loop  /cdn/ redirects to itself
   html           200 with an HTML error page (Content-Type text/html)
-A --gated repo answers 401 unless the request has `Authorization: Bearer <--token>`.
+A --gated repo answers 401 unless the request has `Authorization: Bearer <--token>`; a
+--renamed OLD=NEW repo answers every request with a relative 307 to the same path under NEW.
 Every request is appended to --log as "METHOD PATH range=... auth=yes|no".
 
 Usage: fake_hub.py --port-file F --log L --repo ORG/NAME=FOLDER [--gated ORG/NAME] ...
@@ -73,6 +74,7 @@ class Hub:
             repo_id, folder = spec.split("=", 1)
             self.repos[repo_id] = Repo(repo_id, os.path.abspath(folder))
         self.gated = set(args.gated)
+        self.renamed = dict(spec.split("=", 1) for spec in args.renamed)
         self.token = args.token
         self.fault = args.fault
         self.log_path = args.log
@@ -119,6 +121,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.hub.log(f"{self.command} {self.path} range={self.headers.get('Range', '-')} "
                      f"auth={'yes' if auth else 'no'}")
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        for old, new in self.hub.renamed.items():
+            if f"/{old}/" in path:
+                location = path.replace(f"/{old}/", f"/{new}/", 1)
+                return self.send(307, b"", {"Location": urllib.parse.quote(location)},
+                                 "text/plain")
         parts = path.strip("/").split("/")
         if parts[0] == "cdn" and len(parts) >= 3:
             return self.cdn(parts[1])
@@ -262,6 +269,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", action="append", default=[], help="ORG/NAME=FOLDER")
     parser.add_argument("--gated", action="append", default=[], help="ORG/NAME needing --token")
+    parser.add_argument("--renamed", action="append", default=[], help="OLD/NAME=NEW/NAME")
     parser.add_argument("--token", default="hf_test_token")
     parser.add_argument("--fault", choices=["cut", "wrong-sha", "truncated", "redirect-loop",
                                             "html"])

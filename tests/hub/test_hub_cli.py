@@ -61,7 +61,7 @@ def make_repo(folder, files):
 class FakeHub:
     """fake_hub.py as a child process on a free loopback port."""
 
-    def __init__(self, workdir, repos, gated=(), fault=None):
+    def __init__(self, workdir, repos, gated=(), fault=None, renamed=None):
         self.log_path = os.path.join(workdir, f"hub-{time.monotonic_ns()}.log")
         port_file = self.log_path + ".port"
         argv = [sys.executable, os.path.join(HERE, "fake_hub.py"), "--port-file", port_file,
@@ -72,6 +72,8 @@ class FakeHub:
             argv += ["--gated", repo_id]
         if fault:
             argv += ["--fault", fault]
+        for old, new in (renamed or {}).items():
+            argv += ["--renamed", f"{old}={new}"]
         self.process = subprocess.Popen(argv)
         deadline = time.monotonic() + 30
         while not os.path.exists(port_file):
@@ -304,6 +306,20 @@ class DownloadTest(HubTestCase):
         self.assertEqual(sorted(os.listdir(os.path.join(self.storage(), "refs"))), ["v1.0"])
         bad = self.ovllm(["download", "test/tiny", "--revision", "no-such-branch"], hub)
         self.assert_one_line_error(bad, "test/tiny", "no-such-branch", "404")
+
+    def test_renamed_repo_follows_the_relative_redirect(self):
+        hub = self.start_hub(renamed={"old-org/tiny": "test/tiny"})
+        run = self.ovllm(["download", "old-org/tiny"], hub)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        # Cached under the name asked for, as huggingface_hub does.
+        self.assertEqual(len(self.snapshot_files("old-org/tiny")), len(self.WANTED))
+
+    def test_info_with_a_hub_name(self):
+        hub = self.start_hub()
+        run = self.ovllm(["info", "test/tiny"], hub)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("model: test/tiny", run.stdout)
+        self.assertIn("LlamaForCausalLM", run.stdout)
 
     def test_tokenize_with_a_hub_name_matches_the_local_folder(self):
         hub = self.start_hub()
