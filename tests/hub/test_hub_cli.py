@@ -437,6 +437,25 @@ class GenerateEndToEndTest(HubTestCase):
                            env={"OVLLM_DISABLE_IR_CACHE": "1"})
         self.assertEqual(local.stdout, online.stdout)
 
+    @unittest.skipUnless(os.path.isfile(SMOLLM2 + ".gguf"), "no smollm2-135m.gguf")
+    def test_generate_with_a_gguf_quant_tag_and_a_hub_tokenizer(self):
+        gguf = os.path.join(self.tmp, "repos", "smollm2-gguf")
+        make_repo(gguf, {"SmolLM2-135M-Q8_0.gguf": SMOLLM2 + ".gguf",
+                         "SmolLM2-135M-f16.gguf": b"GGUF not this one"})
+        tokenizer = os.path.join(self.tmp, "repos", "smollm2-tokenizer")
+        make_repo(tokenizer, {name: os.path.join(SMOLLM2, name) for name in
+                              ("config.json", "tokenizer.json", "tokenizer_config.json")})
+        hub = self.start_hub({"test/SmolLM2-135M-GGUF": gguf, "test/SmolLM2-135M": tokenizer})
+        tail = ["--prompt", "The capital of France is", "--max-tokens", "8", "--dtype", "f32"]
+        remote = self.ovllm(["generate", "--model", "test/SmolLM2-135M-GGUF:Q8_0",
+                             "--tokenizer", "test/SmolLM2-135M"] + tail, hub)
+        self.assertEqual(remote.returncode, 0, remote.stderr)
+        local = self.ovllm(["generate", "--model", SMOLLM2 + ".gguf", "--tokenizer", SMOLLM2]
+                           + tail)
+        self.assertEqual(local.returncode, 0, local.stderr)
+        self.assertEqual(remote.stdout, local.stdout)
+        self.assertFalse(any("f16.gguf" in line for line in hub.log()))
+
 
 if __name__ == "__main__":
     unittest.main()
