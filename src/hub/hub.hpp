@@ -7,7 +7,6 @@
 //   <cache>/models--ORG--NAME/blobs/<etag>             the content (sha256 for LFS files)
 //   <cache>/.locks/models--ORG--NAME/<etag>.lock        one download of a blob at a time
 #include <filesystem>
-#include <optional>
 #include <string>
 
 #include "util/env_config.hpp"
