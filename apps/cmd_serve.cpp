@@ -4,9 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +20,7 @@
 #include "tokenizer/generation_config.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 
 namespace ovllm::cli {
@@ -46,11 +45,11 @@ std::string read_chat_template(const std::string& value) {
     if (value.empty()) return {};
     std::error_code error;
     if (value.find('\n') == std::string::npos && std::filesystem::is_regular_file(value, error)) {
-        std::ifstream in(value);
-        if (!in) throw_error("--chat-template: cannot read {}", value);
-        std::stringstream text;
-        text << in.rdbuf();
-        return text.str();
+        try {
+            return util::read_file(value);
+        } catch (const Error& e) {
+            throw_error("--chat-template: {}", e.what());
+        }
     }
     return value;
 }

@@ -15,8 +15,8 @@ struct EngineConfig {
     std::string kv_cache_dtype = "auto";  // auto (u8) | u8 | i8 | f16 | bf16 | f32
     std::string weight_format = "auto";   // auto | int8 | int4 | none
     double kv_cache_space_gb = 4.0;       // VLLM_OPENVINO_KVCACHE_SPACE; 0 means 4
-    int block_size = 32;                  // tokens per KV block; 32 is what the CPU plugin uses
-    int max_model_len = 0;                // 0 = max_position_embeddings
+    int block_size = 32;    // tokens per KV block; the CPU plugin's only size (others throw)
+    int max_model_len = 0;  // 0 = max_position_embeddings
     int max_num_seqs = 256;
     int max_num_batched_tokens = 0;  // 0 = max(8192, max_model_len)
     bool enable_chunked_prefill = true;
@@ -25,7 +25,6 @@ struct EngineConfig {
     bool profile_ops = false;  // time each operation of the model (bench --profile-ops)
     uint64_t seed = 0;
     std::string device = "CPU";
-    std::string cache_dir;  // IR cache; empty = $OVLLM_CACHE_DIR or ~/.cache/ovllm
 };
 
 }  // namespace ovllm

@@ -12,7 +12,9 @@
 //
 // generate() adds every prompt to the engine, steps it until all are done and returns one
 // RequestOutput per prompt, in prompt order. The optional callback sees every intermediate
-// output as the engine produces it (cumulative or delta, per SamplingParams::output_kind).
+// output (cumulative or delta, per SamplingParams::output_kind). The engine underneath
+// produces only deltas; generate() folds them, so a cumulative stream costs O(length), not
+// O(length^2).
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,6 +40,8 @@ using OutputCallback = std::function<void(const RequestOutput&)>;
 class LLM {
   public:
     explicit LLM(EngineConfig config);
+    // Over an engine built elsewhere (e.g. from engine::EngineParts).
+    explicit LLM(std::unique_ptr<engine::LLMEngine> engine);
     ~LLM();
     LLM(const LLM&) = delete;
     LLM& operator=(const LLM&) = delete;

@@ -7,39 +7,10 @@
 #include "util/error.hpp"
 
 namespace ovllm {
-namespace {
-
-// Folds a delta output into the accumulated one; cumulative outputs replace it.
-void accumulate(RequestOutput& total, RequestOutput&& update, OutputKind kind) {
-    if (kind != OutputKind::delta) {
-        total = std::move(update);
-        return;
-    }
-    total.request_id = update.request_id;
-    if (!update.prompt_token_ids.empty()) {  // only the first delta carries the prompt
-        total.prompt = std::move(update.prompt);
-        total.prompt_token_ids = std::move(update.prompt_token_ids);
-    }
-    total.finished = update.finished;
-    total.metrics = update.metrics;
-    for (CompletionOutput& part : update.outputs) {
-        if (total.outputs.size() <= static_cast<size_t>(part.index))
-            total.outputs.resize(static_cast<size_t>(part.index) + 1);
-        CompletionOutput& whole = total.outputs[static_cast<size_t>(part.index)];
-        whole.index = part.index;
-        whole.text += part.text;
-        whole.token_ids.insert(whole.token_ids.end(), part.token_ids.begin(), part.token_ids.end());
-        whole.logprobs.insert(whole.logprobs.end(), part.logprobs.begin(), part.logprobs.end());
-        whole.cumulative_logprob = part.cumulative_logprob;
-        whole.finish_reason = part.finish_reason;
-        whole.stop_reason_text = part.stop_reason_text;
-        whole.stop_reason_token = part.stop_reason_token;
-    }
-}
-
-}  // namespace
 
 LLM::LLM(EngineConfig config) : engine_(std::make_unique<engine::LLMEngine>(std::move(config))) {}
+
+LLM::LLM(std::unique_ptr<engine::LLMEngine> engine) : engine_(std::move(engine)) {}
 
 LLM::~LLM() = default;
 
@@ -105,11 +76,13 @@ std::vector<RequestOutput> LLM::run(std::vector<Prompt> prompts, const SamplingP
     size_t remaining = ids.size();
     while (remaining > 0 && engine_->has_unfinished_requests()) {
         for (RequestOutput& out : engine_->step()) {
-            if (on_output) on_output(out);
-            const size_t slot = slot_of.at(out.request_id);
-            const bool finished = out.finished;
-            accumulate(results[slot], std::move(out), params.output_kind);
-            if (finished) --remaining;
+            // The engine's outputs are incremental; a cumulative callback sees the fold.
+            const bool cumulative = params.output_kind == OutputKind::cumulative;
+            if (on_output && !cumulative) on_output(out);
+            RequestOutput& total = results[slot_of.at(out.request_id)];
+            engine::accumulate(total, std::move(out));
+            if (on_output && cumulative) on_output(total);
+            if (total.finished) --remaining;
         }
     }
     return results;

@@ -2,8 +2,13 @@
 // The engine: requests in, RequestOutputs out, one model step per step() call.
 //
 //   add_request ──► Scheduler (which sequences, how many tokens, which blocks)
-//   step():  schedule ─► ModelRunner.run ─► Sampler ─► Scheduler.update
-//            ─► detokenize + stop checks ─► RequestOutput per changed request
+//   step():  schedule ─► StepRunner.run ─► Sampler ─► Scheduler.update
+//            ─► OutputProcessor (detokenize, stop checks) ─► RequestOutput per changed request
+//
+// Outputs are incremental: each holds what is new since the request's last output (see
+// engine/output_processor.hpp); OutputKind::cumulative is built at the API edge (LLM).
+// The engine gets its parts (runner, tokenizer, scheduler sizes) from engine/engine_parts.hpp,
+// so tests can give it a runner with scripted logits instead of a model.
 //
 // Not thread-safe: one thread owns an engine (the server runs it on its own thread and
 // talks to it through queues).
@@ -15,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/engine_parts.hpp"
+#include "engine/output_processor.hpp"
 #include "engine/request.hpp"
 #include "model/model_config.hpp"
 #include "ovllm/config.hpp"
@@ -62,8 +69,13 @@ struct EngineStats {
 
 class LLMEngine {
   public:
-    // Loads the model and tokenizer, compiles, sizes the KV cache. Throws ovllm::Error.
+    // Loads the model and tokenizer, compiles, sizes the KV cache (load_engine_parts).
+    // Throws ovllm::Error.
     explicit LLMEngine(EngineConfig config);
+    // An engine over parts built elsewhere. `config` gives the seed, the sampler's threads
+    // and the model name for messages. Throws ovllm::Error for a scheduler config that does
+    // not hold one max_model_len sequence.
+    LLMEngine(EngineConfig config, EngineParts parts);
     ~LLMEngine();
     LLMEngine(const LLMEngine&) = delete;
     LLMEngine& operator=(const LLMEngine&) = delete;
@@ -72,7 +84,8 @@ class LLMEngine {
     // max_tokens that cannot fit the context, bad sampling params or a duplicate id.
     void add_request(const std::string& request_id, PromptInput prompt, SamplingParams params);
 
-    // Runs one scheduling step and returns the outputs of requests that changed.
+    // Runs one scheduling step and returns the outputs of requests that changed: what is
+    // new in each since its last output (final_only: the whole output, once, at the end).
     std::vector<RequestOutput> step();
 
     // Drops a request and frees its blocks; false when it is unknown or already finished.
@@ -87,8 +100,8 @@ class LLMEngine {
     int max_model_len() const { return max_model_len_; }
     // Null when the model came without tokenizer files (token ids in and out only).
     const tokenizer::Tokenizer* tokenizer() const { return tokenizer_.get(); }
-    const std::vector<int64_t>& eos_token_ids() const { return eos_ids_; }
-    const runner::ModelRunner& runner() const { return *runner_; }
+    const std::vector<int64_t>& eos_token_ids() const { return output_processor_.eos_ids(); }
+    const StepRunner& runner() const { return *runner_; }
 
     // Seconds since the engine started (the clock of RequestMetrics).
     double now() const;
@@ -103,26 +116,18 @@ class LLMEngine {
     void sample_rows(const sched::SchedulerOutput& scheduled, const runner::LogitsView& logits);
     // Hands the sampled tokens to the scheduler and the requests (detokenize, stop checks).
     void update_after_sampling();
-    void append_token(Request& request, Completion& completion,
-                      const sampling::SampledToken& sampled,
-                      std::span<const sampling::LogprobEntry> top);
-    void finish_completion(Completion& completion, std::string reason);
-    std::optional<RequestOutput> make_output(Request& request);
-    std::vector<RequestOutput> collect_outputs();
 
     EngineConfig config_;
     model::ModelConfig model_config_;
     int max_model_len_ = 0;
     std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
-    std::vector<int64_t> eos_ids_;
-    std::unique_ptr<runner::ModelRunner> runner_;
+    std::unique_ptr<StepRunner> runner_;
     std::unique_ptr<sched::Scheduler> scheduler_;
+    OutputProcessor output_processor_;
     sampling::Sampler sampler_;
     std::chrono::steady_clock::time_point start_time_;
 
-    // Requests by id; unique_ptr keeps each Request at one address (the stop checker and
-    // the seq map point into it).
-    std::unordered_map<std::string, std::unique_ptr<Request>> requests_;
+    RequestMap requests_;
     struct SeqRef {
         Request* request;
         int completion;

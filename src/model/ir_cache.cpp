@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <system_error>
 #include <vector>
 
@@ -17,6 +16,7 @@
 
 #include "ovllm/version.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 
 namespace ovllm::model {
@@ -42,14 +42,6 @@ struct Digest {
     }
     std::string hex() const { return fmt::format("{:016x}{:016x}", a, b); }
 };
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw_error("{}: cannot read", path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 bool is_weight_file(const fs::path& path) {
     const std::string name = path.filename().string();
@@ -86,7 +78,7 @@ fs::path default_ir_cache_dir() {
 
 std::string conversion_fingerprint(const fs::path& model_folder, WeightFormat format) {
     Digest digest;
-    digest.add(read_file(model_folder / "config.json"));
+    digest.add(util::read_file(model_folder / "config.json"));
     std::vector<fs::path> weights;
     for (const auto& entry : fs::directory_iterator(model_folder)) {
         if (entry.is_regular_file() && is_weight_file(entry.path()))
@@ -116,7 +108,7 @@ std::optional<std::shared_ptr<ov::Model>> IrCache::load_cached(
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return std::nullopt;
     try {
-        const auto entry = nlohmann::json::parse(read_file(dir / kEntry));
+        const auto entry = nlohmann::json::parse(util::read_file(dir / kEntry));
         if (entry.at("fingerprint").get<std::string>() != fingerprint) {
             throw_error("{}: fingerprint differs", (dir / kEntry).string());
         }
@@ -141,7 +133,7 @@ std::string IrCache::cached_note(const fs::path& model_folder,
                                  const std::string& fingerprint) const {
     try {
         const auto entry =
-            nlohmann::json::parse(read_file(entry_dir(model_folder, fingerprint) / kEntry));
+            nlohmann::json::parse(util::read_file(entry_dir(model_folder, fingerprint) / kEntry));
         return entry.value("note", "");
     } catch (const std::exception&) {
         return "";

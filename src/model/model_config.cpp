@@ -1,13 +1,12 @@
 #include "model/model_config.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <initializer_list>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace ovllm::model {
 namespace {
@@ -296,12 +295,9 @@ void check_consistency(const ConfigReader& reader, const ModelConfig& config) {
 }
 
 json parse_json_file(const fs::path& file) {
-    std::ifstream stream(file, std::ios::binary);
-    if (!stream) throw_error("{}: cannot open file", file.string());
-    std::stringstream buffer;
-    buffer << stream.rdbuf();
+    const std::string text = util::read_file(file);
     try {
-        return json::parse(buffer.str());
+        return json::parse(text);
     } catch (const json::parse_error& e) {
         throw_error("{}: invalid JSON at byte {}", file.string(), e.byte);
     }

@@ -8,13 +8,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace ovllm::model {
 namespace {
@@ -179,12 +178,9 @@ namespace {
 
 // The shard files named by model.safetensors.index.json's weight_map, sorted and unique.
 std::vector<fs::path> shards_from_index(const fs::path& folder, const fs::path& index) {
-    std::ifstream stream(index);
-    std::stringstream text;
-    text << stream.rdbuf();
     json root;
     try {
-        root = json::parse(text.str());
+        root = json::parse(util::read_file(index));
     } catch (const json::parse_error& e) {
         throw_error("{}: invalid JSON at byte {}", index.string(), e.byte);
     }

@@ -42,9 +42,9 @@ void check_config(const SchedulerConfig& config) {
     const KVCapacity capacity = kv_capacity(config);
     if (capacity.blocks_needed > capacity.blocks_available) {
         throw_error(
-            "kv cache: one sequence of max_model_len {} tokens needs {} blocks of {} tokens, "
-            "but the cache holds {}; raise the KV cache space (VLLM_OPENVINO_KVCACHE_SPACE) or "
-            "lower max_model_len",
+            "kv cache: one sequence of max_model_len {} needs {} blocks of {} tokens, but the "
+            "cache holds {}; raise the KV cache space (VLLM_OPENVINO_KVCACHE_SPACE or "
+            "--kv-cache-space) or lower --max-model-len",
             config.max_model_len, capacity.blocks_needed, config.block_size,
             capacity.blocks_available);
     }

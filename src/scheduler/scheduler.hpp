@@ -118,7 +118,8 @@ class Scheduler {
     std::span<const TokenId> token_ids(SeqId seq) const;  // prompt + generated so far
     std::span<const BlockId> block_table(SeqId seq) const;
     kv::KVCacheStats kv_stats() const { return kv_.stats(); }
-    const kv::KVCacheManager& kv_cache() const { return kv_; }
+    // Read-only, for checks of reference counts and free order (the tests' view of the cache).
+    const kv::BlockPool& block_pool() const { return kv_.pool(); }
     const SchedulerConfig& config() const { return config_; }
 
   private:

@@ -1,23 +1,13 @@
 #include "tokenizer/chat_template.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace ovllm {
 namespace {
 
 // transformers appends this to the final message, renders, and cuts the text at it.
 constexpr std::string_view kContinueTag = "CONTINUE_FINAL_MESSAGE_TAG ";
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw_error("{}: cannot open file", path.string());
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
 
 // A special token is a string or an AddedToken object {"content": ...}; null means absent.
 std::optional<std::string> token_string(const nlohmann::ordered_json& config, const char* key,
@@ -120,7 +110,7 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& folder) {
     nlohmann::ordered_json config = nlohmann::ordered_json::object();
     if (std::filesystem::exists(config_path)) {
         try {
-            config = nlohmann::ordered_json::parse(read_file(config_path));
+            config = nlohmann::ordered_json::parse(util::read_file(config_path));
         } catch (const nlohmann::json::exception& e) {
             throw_error("{}: invalid JSON: {}", config_path.string(), e.what());
         }
@@ -128,7 +118,7 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& folder) {
     }
     const auto jinja_path = folder / "chat_template.jinja";
     if (std::filesystem::exists(jinja_path)) {
-        result.default_ = jinja::Template::parse(read_file(jinja_path), jinja_path.string());
+        result.default_ = jinja::Template::parse(util::read_file(jinja_path), jinja_path.string());
         return result;
     }
     const auto it = config.find("chat_template");

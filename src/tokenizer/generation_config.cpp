@@ -1,10 +1,8 @@
 #include "tokenizer/generation_config.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "tokenizer/fast_json.hpp"
 #include "tokenizer/json_util.hpp"
+#include "util/file.hpp"
 
 namespace ovllm::tokenizer {
 
@@ -12,11 +10,7 @@ namespace {
 
 std::optional<Json> read_json_if_present(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path)) return std::nullopt;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw_error("{}: cannot open file", path.string());
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    Json root = parse_json_document(buffer.str(), path.string());
+    Json root = parse_json_document(util::read_file(path), path.string());
     if (!root.is_object())
         json_fail({path.string(), ""}, "expected a JSON object at the top level");
     return root;

@@ -1,8 +1,5 @@
 #include "tokenizer/tokenizer.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "tokenizer/added_tokens.hpp"
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/byte_level.hpp"
@@ -13,6 +10,7 @@
 #include "tokenizer/post_processors.hpp"
 #include "tokenizer/pre_tokenizers.hpp"
 #include "tokenizer/utf8.hpp"
+#include "util/file.hpp"
 
 namespace ovllm::tokenizer {
 
@@ -20,14 +18,6 @@ namespace {
 
 constexpr uint8_t kKnown = 1;
 constexpr uint8_t kSpecial = 2;
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw_error("{}: cannot open file", path.string());
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
 
 }  // namespace
 
@@ -154,7 +144,7 @@ Tokenizer Tokenizer::from_json_text(std::string_view tokenizer_json, std::string
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json,
                                const std::filesystem::path& config) {
-    Tokenizer tokenizer = from_json_text(read_file(tokenizer_json), tokenizer_json.string());
+    Tokenizer tokenizer = from_json_text(util::read_file(tokenizer_json), tokenizer_json.string());
     if (!config.empty()) tokenizer.load_config(config);
     return tokenizer;
 }
@@ -169,7 +159,7 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& dir) {
 
 void Tokenizer::load_config(const std::filesystem::path& config) {
     const std::string file = config.string();
-    const Json root = parse_json_document(read_file(config), file);
+    const Json root = parse_json_document(util::read_file(config), file);
     const JsonPath top{file, ""};
     if (!root.is_object()) json_fail(top, "expected a JSON object at the top level");
     const auto named = [&](std::string_view key) -> std::optional<NamedToken> {

@@ -86,5 +86,13 @@ TEST(EngineConfigErrors, KvSpaceTooSmallForOneMaxLengthSequence) {
                  "one sequence of max_model_len 8192 needs 256 blocks");
 }
 
+TEST(EngineConfigErrors, BlockSizeOtherThanThePluginsIsRefused) {
+    // The CLI forces 32 with vLLM's warning; an API caller asking for 16 hears why not.
+    EngineConfig config = exact_config();
+    config.block_size = 16;
+    expect_error([&] { engine::LLMEngine engine(config); },
+                 "block_size 16: the OpenVINO CPU plugin's KV cache uses blocks of 32 tokens");
+}
+
 }  // namespace
 }  // namespace ovllm::test

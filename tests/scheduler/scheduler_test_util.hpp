@@ -84,7 +84,7 @@ inline void expect_all_free(const Scheduler& scheduler) {
     const kv::KVCacheStats stats = scheduler.kv_stats();
     EXPECT_EQ(stats.num_free_blocks, stats.num_blocks);
     for (BlockId b = 0; b < stats.num_blocks; ++b) {
-        EXPECT_EQ(scheduler.kv_cache().pool().ref_count(b), 0) << "block " << b;
+        EXPECT_EQ(scheduler.block_pool().ref_count(b), 0) << "block " << b;
     }
 }
 

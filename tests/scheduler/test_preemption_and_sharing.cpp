@@ -39,7 +39,7 @@ TEST_P(Preemption, NewestRunningSequenceIsTheVictimAndResumesOnItsCachedBlocks) 
     EXPECT_EQ(table(scheduler, 2), (Ids{2, 3, 5}));
     EXPECT_TRUE(table(scheduler, 3).empty());
     EXPECT_EQ(scheduler.num_computed_tokens(3), 0);
-    EXPECT_EQ(scheduler.kv_cache().pool().free_queue(), (Ids{4}));
+    EXPECT_EQ(scheduler.block_pool().free_queue(), (Ids{4}));
     EXPECT_EQ(scheduler.num_waiting(), 2u);
     scheduler.append_token(1, 7);
     scheduler.append_token(2, 7);
@@ -73,7 +73,7 @@ TEST_P(Preemption, ASequenceThatIsItselfTheNewestPreemptsItself) {
     EXPECT_EQ(out.preempted, (std::vector<SeqId>{3}));
     EXPECT_EQ(table(scheduler, 1), (Ids{0, 1, 6}));
     EXPECT_EQ(table(scheduler, 2), (Ids{2, 3, 7}));
-    EXPECT_EQ(scheduler.kv_cache().pool().free_queue(), (Ids{5, 4}));
+    EXPECT_EQ(scheduler.block_pool().free_queue(), (Ids{5, 4}));
     EXPECT_EQ(scheduler.num_running(), 2u);
     EXPECT_EQ(scheduler.num_waiting(), 1u);
     scheduler.abort(1);
@@ -106,7 +106,7 @@ TEST(PrefixSharing, ChunkedPrefillResumesAfterAPrefixHit) {
     ASSERT_EQ(table2.size(), 19u);  // 301 tokens with a slot: 300 + the one being fed
     EXPECT_EQ(Ids(table2.begin(), table2.begin() + 9), Ids(table1.begin(), table1.begin() + 9));
     EXPECT_NE(table2[9], table1[9]);  // block 9 holds tokens 144..159, which differ
-    EXPECT_EQ(scheduler.kv_cache().pool().ref_count(table1[0]), 2);
+    EXPECT_EQ(scheduler.block_pool().ref_count(table1[0]), 2);
     EXPECT_EQ(scheduler.kv_stats().prefix_query_tokens, 450u);
     EXPECT_EQ(scheduler.kv_stats().prefix_hit_tokens, 144u);
 
@@ -131,9 +131,9 @@ TEST_P(Siblings, ShareThePromptsFullBlocksInTheirFirstStep) {
     EXPECT_EQ(table(scheduler, 1), (Ids{0, 1, 2}));
     EXPECT_EQ(table(scheduler, 2), (Ids{0, 1, 3}));
     EXPECT_EQ(table(scheduler, 3), (Ids{0, 1, 4}));
-    EXPECT_EQ(scheduler.kv_cache().pool().ref_count(0), 3);
-    EXPECT_EQ(scheduler.kv_cache().pool().ref_count(1), 3);
-    EXPECT_EQ(scheduler.kv_cache().pool().ref_count(2), 1);
+    EXPECT_EQ(scheduler.block_pool().ref_count(0), 3);
+    EXPECT_EQ(scheduler.block_pool().ref_count(1), 3);
+    EXPECT_EQ(scheduler.block_pool().ref_count(2), 1);
     for (SeqId id = 1; id <= 3; ++id) {
         scheduler.append_token(id, static_cast<TokenId>(id));
     }
@@ -145,7 +145,7 @@ TEST_P(Siblings, ShareThePromptsFullBlocksInTheirFirstStep) {
                                         {2, 1, 40, true, 0},
                                         {3, 1, 40, true, 0},
                                         {4, 40 - expected_hit, expected_hit, true, expected_hit}}));
-    EXPECT_EQ(scheduler.kv_cache().pool().ref_count(0), prefix_caching ? 4 : 3);
+    EXPECT_EQ(scheduler.block_pool().ref_count(0), prefix_caching ? 4 : 3);
 
     scheduler.finish(2);
     scheduler.abort(1);

@@ -88,10 +88,10 @@ TEST(Scheduler, AbortFreesEverythingAtAnyTime) {
     step(scheduler);  // 1 takes 8 of its 10 tokens; 2 and 3 wait
     EXPECT_EQ(scheduler.num_running(), 1u);
     step(scheduler);  // 1: 2 tokens; 2: hits 8 tokens, computes 2; 3: 4 of 6
-    EXPECT_EQ(scheduler.kv_cache().pool().ref_count(0), 2);
+    EXPECT_EQ(scheduler.block_pool().ref_count(0), 2);
     EXPECT_TRUE(scheduler.abort(2));
     EXPECT_FALSE(scheduler.abort(2));
-    EXPECT_EQ(scheduler.kv_cache().pool().ref_count(0), 1);
+    EXPECT_EQ(scheduler.block_pool().ref_count(0), 1);
     EXPECT_TRUE(scheduler.abort(3));  // mid-prefill
     scheduler.add_sequence(spec(4, iota_tokens(3, 80)));
     EXPECT_TRUE(scheduler.abort(4));  // still waiting

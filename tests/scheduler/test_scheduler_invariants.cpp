@@ -109,7 +109,7 @@ class Workload {
                 holders[table[i]].emplace_back(seq, i);
             }
         }
-        const auto& pool = scheduler_.kv_cache().pool();
+        const auto& pool = scheduler_.block_pool();
         int free_blocks = 0;
         for (BlockId b = 0; b < pool.num_blocks(); ++b) {
             const auto it = holders.find(b);

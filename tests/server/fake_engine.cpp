@@ -2,11 +2,15 @@
 
 #include <algorithm>
 
+#include "letter_tokenizer.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::server::test {
 
-FakeEngine::FakeEngine(std::chrono::microseconds tick) : tick_(tick) {
+FakeEngine::FakeEngine(std::chrono::microseconds tick)
+    : tick_(tick),
+      tokenizer_(ovllm::test::letter_tokenizer()),
+      processor_(&tokenizer_, {kEos}, kMaxModelLen) {
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -24,10 +28,14 @@ std::shared_ptr<OutputStream> FakeEngine::submit(GenerateRequest request) {
     auto stream = std::make_shared<OutputStream>();
     const std::lock_guard lock(mutex_);
     submitted_.push_back(request);
-    const auto n = static_cast<size_t>(request.params.n);
     const std::string id = request.request_id;
-    active_[id] =
-        Active{std::move(request), stream, std::vector<int>(n, 0), std::vector<bool>(n, false)};
+    const bool fail = request.prompt_text == "FAIL_STREAM";
+    SamplingParams params = std::move(request.params);
+    params.max_tokens = params.max_tokens.value_or(16);
+    active_[id] = Active{
+        processor_.make_request({id, std::move(request.prompt_text),
+                                 std::move(request.prompt_token_ids), std::move(params), 0.0}),
+        stream, fail};
     peak_active = std::max(peak_active.load(), active_.size());
     changed_.notify_all();
     return stream;
@@ -121,54 +129,30 @@ bool FakeEngine::wait_for_abort(const std::string& prefix,
 }
 
 bool FakeEngine::step(Active& active) {
-    const SamplingParams& params = active.request.params;
-    RequestOutput output;
-    output.request_id = active.request.request_id;
-    output.prompt_token_ids = active.request.prompt_token_ids;
-    output.metrics.num_cached_tokens = cached_tokens.load();
-    for (size_t c = 0; c < active.steps.size(); ++c) {
-        if (active.done[c]) continue;
-        CompletionOutput completion;
-        completion.index = static_cast<int>(c);
-        const char letter = static_cast<char>('a' + (c + size_t(active.steps[c])) % 26);
-        const int64_t id = int64_t(static_cast<unsigned char>(letter)) + 3;
-        ++active.steps[c];
-        const std::string text(1, letter);
-        const bool stop_string =
-            std::find(params.stop.begin(), params.stop.end(), text) != params.stop.end();
-        const bool stop_token =
-            std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(), id) !=
-            params.stop_token_ids.end();
-        completion.token_ids = {id};
-        if (!stop_string || params.include_stop_str_in_output) completion.text = text;
-        if (params.logprobs) {
-            PositionLogprobs position;
-            position.chosen = {id, -0.5f * float(active.steps[c]), 1, text};
-            for (int k = 0; k < *params.logprobs; ++k) {
-                const char other = static_cast<char>('z' - k);
-                position.top.push_back(
-                    {int64_t(other) + 3, -1.0f - float(k), k + 1, std::string(1, other)});
-            }
-            completion.logprobs.push_back(std::move(position));
+    engine::Request& request = *active.request;
+    const std::optional<int> logprobs = request.params.logprobs;
+    request.metrics.num_cached_tokens = cached_tokens.load();
+    for (engine::Completion& c : request.completions) {
+        if (c.finished()) continue;
+        const size_t step = c.output_ids.size();
+        const char letter = static_cast<char>('a' + (size_t(c.index) + step) % 26);
+        sampling::SampledToken sampled;
+        sampled.token_id = ovllm::test::letter_id(letter);
+        std::vector<sampling::LogprobEntry> top;
+        if (logprobs) {
+            sampled.has_logprobs = true;
+            sampled.chosen = {sampled.token_id, -0.5f * float(step + 1), 1};
+            for (int k = 0; k < *logprobs; ++k)
+                top.push_back(
+                    {ovllm::test::letter_id(static_cast<char>('z' - k)), -1.0f - float(k), k + 1});
         }
-        if (stop_string) {
-            completion.finish_reason = "stop";
-            completion.stop_reason_text = text;
-        } else if (stop_token) {
-            completion.finish_reason = "stop";
-            completion.stop_reason_token = id;
-        } else if (active.steps[c] >= params.max_tokens.value_or(16)) {
-            completion.finish_reason = "length";
-        }
-        active.done[c] = completion.finish_reason.has_value();
-        output.outputs.push_back(std::move(completion));
+        processor_.append_token(request, c, sampled, top, 0.0);
     }
-    const bool finished =
-        std::all_of(active.done.begin(), active.done.end(), [](bool d) { return d; });
-    output.finished = finished;
-    const bool fail = active.request.prompt_text == "FAIL_STREAM";
-    active.stream->push(std::move(output));
-    if (fail) {
+    request.changed = false;
+    const bool finished = request.finished();
+    if (std::optional<RequestOutput> output = processor_.make_output(request, 0.0))
+        active.stream->push(std::move(*output));
+    if (active.fail) {
         active.stream->close("fake engine: the model run failed");
         return true;
     }

@@ -1,15 +1,20 @@
 #pragma once
 // A deterministic EngineClient for the server tests. Tokens are bytes (id = byte + 3; 1 is
 // BOS, 2 is EOS); choice c of a request generates the letters 'a' + (c + step) % 26, one per
-// tick of its own engine thread. Stop strings must be single letters (tokens are letters).
+// tick of its own engine thread. The engine's own OutputProcessor turns them into outputs
+// (the letter tokenizer of tests/letter_tokenizer.hpp decodes them), so stop strings, stop
+// tokens, max_tokens and output kinds behave as in the real engine.
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "engine/output_processor.hpp"
 #include "server/engine_client.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace ovllm::server::test {
 
@@ -46,15 +51,16 @@ class FakeEngine : public EngineClient {
 
   private:
     struct Active {
-        GenerateRequest request;
+        std::unique_ptr<engine::Request> request;
         std::shared_ptr<OutputStream> stream;
-        std::vector<int> steps;  // per choice, tokens generated
-        std::vector<bool> done;  // per choice
+        bool fail = false;  // the prompt asked the stream to fail after one output
     };
     void loop();
     bool step(Active& active);  // true when the request finished
 
     const std::chrono::microseconds tick_;
+    const tokenizer::Tokenizer tokenizer_;
+    const engine::OutputProcessor processor_;
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
     std::map<std::string, Active> active_;

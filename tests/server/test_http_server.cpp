@@ -150,9 +150,10 @@ TEST_F(ServerTest, StopStringsAndStopTokens) {
     EXPECT_EQ(choice["text"], "abcd");
     EXPECT_EQ(choice["stop_reason"], "d");
 
+    // As in vLLM, the stop token's own text is left out (include_stop_str_in_output is off).
     result = post("/v1/completions", json{{"prompt", "Hi"}, {"stop_token_ids", {'b' + 3}}});
     choice = json::parse(result->body)["choices"][0];
-    EXPECT_EQ(choice["text"], "ab");
+    EXPECT_EQ(choice["text"], "a");
     EXPECT_EQ(choice["finish_reason"], "stop");
     EXPECT_EQ(choice["stop_reason"], 'b' + 3);
 }
