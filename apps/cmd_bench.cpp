@@ -19,6 +19,7 @@
 #include "bench_serve_command.hpp"
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
+#include "hub_models.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -100,6 +101,7 @@ int run_throughput(ThroughputCommand& cmd) {
     bench::validate(o);
     config::log_notes(
         config::resolve_engine_config(o.engine, cmd.tracker, config::process_environment()));
+    resolve_hub_models(o.engine, cmd.tracker.hub);
     engine::LLMEngine engine(o.engine);
     const std::vector<bench::BenchRequest> requests = load_requests(o, engine);
     // A model without tokenizer files can only run on token ids.
@@ -148,6 +150,7 @@ int run_latency(LatencyCommand& cmd) {
     bench::validate(o);
     config::log_notes(
         config::resolve_engine_config(o.engine, cmd.tracker, config::process_environment()));
+    resolve_hub_models(o.engine, cmd.tracker.hub);
     engine::LLMEngine engine(o.engine);
     if (o.input_len + o.output_len > engine.max_model_len())
         throw_error("--input-len + --output-len: {} exceeds the model's context of {} tokens",

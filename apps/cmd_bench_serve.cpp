@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench_serve_command.hpp"
+#include "hub_models.hpp"
 #include "server/bench_serve.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/cli_flags.hpp"
@@ -49,7 +50,10 @@ void apply_base_url(const std::string& url, server::BenchServeOptions& options) 
 }
 
 std::optional<std::filesystem::path> tokenizer_folder(const server::BenchServeOptions& options) {
-    for (const std::string& candidate : {options.tokenizer, options.model}) {
+    // A hub name given as --tokenizer is fetched; --model is only the served name.
+    const std::string tokenizer =
+        resolve_hub_model(options.tokenizer, "", "", hub::FileSet::tokenizer);
+    for (const std::string& candidate : {tokenizer, options.model}) {
         std::error_code error;
         if (!candidate.empty() && std::filesystem::is_regular_file(
                                       std::filesystem::path(candidate) / "tokenizer.json", error))
@@ -63,8 +67,8 @@ std::vector<server::BenchPrompt> text_prompts(const server::BenchServeOptions& o
     const auto folder = tokenizer_folder(options);
     if (!folder)
         throw_error(
-            "--backend openai-chat needs text prompts: give --tokenizer or --model as a "
-            "local model folder with tokenizer.json");
+            "--backend openai-chat needs text prompts: give --tokenizer (a folder with "
+            "tokenizer.json or a hub name) or --model as a local model folder");
     const tokenizer::Tokenizer tokenizer = tokenizer::Tokenizer::from_folder(*folder);
     server::BenchServeOptions vocab_options = options;
     vocab_options.random_vocab_size = static_cast<int>(tokenizer.vocab_size());
@@ -111,7 +115,7 @@ Command add_bench_serve_subcommand(CLI::App& bench) {
     add_value_flag(*cmd, "port", b.port, "Server port");
     add_value_flag(*cmd, "endpoint", b.endpoint, "API path; default per backend");
     add_value_flag(*cmd, "model", b.model, "Model name; default: the server's first model");
-    add_value_flag(*cmd, "tokenizer", b.tokenizer, "Tokenizer folder (text prompts)");
+    add_value_flag(*cmd, "tokenizer", b.tokenizer, "Tokenizer folder or hub name (text prompts)");
     add_value_flag(*cmd, "dataset-name", b.dataset_name, "Only 'random'");
     add_value_flag(*cmd, "random-input-len", b.random_input_len, "Prompt tokens per request");
     add_value_flag(*cmd, "random-output-len", b.random_output_len, "Output tokens per request");

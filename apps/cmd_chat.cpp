@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "ovllm/llm.hpp"
 #include "tokenizer/generation_config.hpp"
 #include "util/cli_flags.hpp"
@@ -43,6 +44,7 @@ void apply_generation_defaults(ChatOptions& o) {
 int run_chat(ChatOptions& o) {
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
+    resolve_hub_models(o.engine, o.tracker.hub);
     apply_generation_defaults(o);
     o.sampling.max_tokens = o.max_tokens;
     o.sampling.output_kind = OutputKind::delta;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "model/dummy_weights.hpp"
 #include "model/ir_folder.hpp"
 #include "model/loader.hpp"
@@ -17,6 +18,7 @@
 #include "model/quantize.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
+#include "util/cli_flags.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -28,6 +30,8 @@ struct ConvertOptions {
     std::string output;
     std::string weight_format = "int8";
     std::string load_format = "auto";  // dummy: random weights (a built-in name or a folder)
+    std::string revision;              // a hub name's branch, tag or commit
+    std::string gguf_file;             // the .gguf of a GGUF hub repo
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -106,7 +110,8 @@ Command add_convert_command(CLI::App& app) {
     auto options = std::make_shared<ConvertOptions>();
     CLI::App* cmd = app.add_subcommand(
         "convert", "Convert a Hugging Face model folder into a stateful OpenVINO IR folder");
-    cmd->add_option("model", options->model, "Model folder (config.json + *.safetensors)")
+    cmd->add_option("model", options->model,
+                    "Model folder (config.json + *.safetensors) or hub name ORG/NAME")
         ->required();
     cmd->add_option("--output,-o", options->output, "Folder to write the IR into")->required();
     cmd->add_option("--weight-format", options->weight_format,
@@ -117,7 +122,14 @@ Command add_convert_command(CLI::App& app) {
                     "auto (the folder's safetensors) or dummy (random weights, for a built-in "
                     "name such as facebook/opt-125m or a folder's config.json)")
         ->check(CLI::IsMember({"auto", "safetensors", "dummy"}));
-    return [options] { return run_convert(*options); };
+    config::add_hub_flags(*cmd, options->revision, options->gguf_file);
+    return [options] {
+        const bool dummy = options->load_format == "dummy";
+        options->model =
+            resolve_hub_model(options->model, options->revision, options->gguf_file,
+                              dummy ? hub::FileSet::tokenizer : hub::FileSet::model, dummy);
+        return run_convert(*options);
+    };
 }
 
 }  // namespace ovllm::cli

@@ -18,6 +18,7 @@
 
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
+#include "hub_models.hpp"
 #include "ovllm/llm.hpp"
 #include "structured_output/request_forms.hpp"
 #include "structured_output/schema_check.hpp"
@@ -150,6 +151,7 @@ nlohmann::json to_json(const RequestOutput& out) {
 int run_generate(GenerateOptions& o) {
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
+    resolve_hub_models(o.engine, o.tracker.hub);
     o.sampling.max_tokens = o.max_tokens;
     PromptBatch batch;
     batch.texts = o.prompts;

@@ -6,9 +6,11 @@
 #include <fmt/ranges.h>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "model/loader.hpp"
 #include "runner/model_runner.hpp"
 #include "runner/precision.hpp"
+#include "util/cli_flags.hpp"
 
 namespace ovllm::cli {
 namespace {
@@ -18,6 +20,8 @@ struct InfoOptions {
     std::string load_format = "auto";
     std::string dtype = "auto";
     std::string kv_cache_dtype = "auto";
+    std::string revision;   // a hub name's branch, tag or commit
+    std::string gguf_file;  // the .gguf of a GGUF hub repo
 };
 
 std::string shape_text(const ov::Shape& shape) {
@@ -44,8 +48,11 @@ void print_kv_layout(const runner::KvCacheLayout& layout) {
 }
 
 int run_info(const InfoOptions& o) {
+    const bool dummy = model::parse_load_format(o.load_format) == model::LoadFormat::dummy;
+    const std::string path =
+        resolve_hub_model(o.model, o.revision, o.gguf_file, hub::FileSet::model, dummy);
     const model::LoadedModel loaded =
-        model::load_model(o.model, model::parse_load_format(o.load_format));
+        model::load_model(path, model::parse_load_format(o.load_format));
     const model::ModelConfig& c = loaded.config;
     std::printf("model: %s\n", o.model.c_str());
     std::printf("source: %s\n", loaded.source.c_str());
@@ -82,7 +89,8 @@ Command add_info_command(CLI::App& app) {
     auto options = std::make_shared<InfoOptions>();
     CLI::App* cmd =
         app.add_subcommand("info", "Show a model's shape and its compiled KV-cache layout");
-    cmd->add_option("model", options->model, "Model folder or built-in name")->required();
+    cmd->add_option("model", options->model, "Model folder, hub name or built-in name")->required();
+    config::add_hub_flags(*cmd, options->revision, options->gguf_file);
     cmd->add_option("--load-format", options->load_format, "auto | dummy");
     cmd->add_option("--dtype", options->dtype, "Inference precision: auto | bf16 | f16 | f32");
     cmd->add_option("--kv-cache-dtype", options->kv_cache_dtype,

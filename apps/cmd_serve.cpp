@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "server/engine_service.hpp"
 #include "server/http_server.hpp"
 #include "server/kv_events_publisher.hpp"
@@ -101,6 +102,11 @@ int run_serve(ServeOptions& o) {
         o.engine.kv_events_config = server::parse_kv_events_config(o.kv_events_config);
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
+    // Clients ask for a hub model by its hub name (as with vLLM), not its cache path.
+    const std::string model_name = o.engine.model;
+    resolve_hub_models(o.engine, o.tracker.hub);
+    if (o.served_model_names.empty() && o.engine.model != model_name)
+        o.served_model_names = {model_name};
     const sigset_t signals = block_stop_signals();
 
     server::ServerOptions options;

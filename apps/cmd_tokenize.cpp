@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "hub_models.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "util/cli_flags.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::cli {
@@ -17,6 +19,7 @@ namespace {
 
 struct TokenizeOptions {
     std::string model;
+    std::string revision;  // a hub name's branch, tag or commit
     std::string text;
     std::string jsonl;
     bool add_special_tokens = false;
@@ -24,6 +27,7 @@ struct TokenizeOptions {
 
 struct DetokenizeOptions {
     std::string model;
+    std::string revision;
     std::string ids;
     bool skip_special_tokens = false;
 };
@@ -35,7 +39,8 @@ void print_ids(const std::vector<int64_t>& ids) {
 }
 
 int run_tokenize(const TokenizeOptions& opt) {
-    const auto tok = tokenizer::Tokenizer::from_folder(opt.model);
+    const auto tok = tokenizer::Tokenizer::from_folder(
+        resolve_hub_model(opt.model, opt.revision, "", hub::FileSet::tokenizer));
     if (opt.jsonl.empty()) {
         print_ids(tok.encode(opt.text, opt.add_special_tokens));
         return 0;
@@ -84,7 +89,8 @@ std::vector<int64_t> parse_ids(const std::string& text) {
 }
 
 int run_detokenize(const DetokenizeOptions& opt) {
-    const auto tok = tokenizer::Tokenizer::from_folder(opt.model);
+    const auto tok = tokenizer::Tokenizer::from_folder(
+        resolve_hub_model(opt.model, opt.revision, "", hub::FileSet::tokenizer));
     std::string text = tok.decode(parse_ids(opt.ids), opt.skip_special_tokens);
     text.push_back('\n');
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -96,7 +102,10 @@ int run_detokenize(const DetokenizeOptions& opt) {
 Command add_tokenize_command(CLI::App& app) {
     auto opt = std::make_shared<TokenizeOptions>();
     CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids of a text as a JSON array");
-    cmd->add_option("--model", opt->model, "Model folder holding tokenizer.json")->required();
+    cmd->add_option("--model,--tokenizer", opt->model,
+                    "Model folder holding tokenizer.json, or a hub name")
+        ->required();
+    config::add_value_flag(*cmd, "revision", opt->revision, "Branch, tag or commit of a hub name");
     cmd->add_flag("--add-special-tokens", opt->add_special_tokens,
                   "Let the post-processor add BOS/EOS as the model expects");
     cmd->add_option("--jsonl", opt->jsonl,
@@ -108,7 +117,10 @@ Command add_tokenize_command(CLI::App& app) {
 Command add_detokenize_command(CLI::App& app) {
     auto opt = std::make_shared<DetokenizeOptions>();
     CLI::App* cmd = app.add_subcommand("detokenize", "Print the text of comma-separated token ids");
-    cmd->add_option("--model", opt->model, "Model folder holding tokenizer.json")->required();
+    cmd->add_option("--model,--tokenizer", opt->model,
+                    "Model folder holding tokenizer.json, or a hub name")
+        ->required();
+    config::add_value_flag(*cmd, "revision", opt->revision, "Branch, tag or commit of a hub name");
     cmd->add_flag("--skip-special-tokens", opt->skip_special_tokens, "Leave special tokens out");
     cmd->add_option("ids", opt->ids, "Token ids, e.g. 1,2,3")->required();
     return [opt] { return run_detokenize(*opt); };

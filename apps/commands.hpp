@@ -18,5 +18,6 @@ Command add_chat_command(CLI::App& app);
 Command add_convert_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
+Command add_download_command(CLI::App& app);
 
 }  // namespace ovllm::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
         ovllm::cli::add_tokenize_command, ovllm::cli::add_detokenize_command,
         ovllm::cli::add_chat_command,     ovllm::cli::add_convert_command,
         ovllm::cli::add_bench_command,    ovllm::cli::add_serve_command,
+        ovllm::cli::add_download_command,
     };
     std::vector<ovllm::cli::Command> commands;
     for (const Adder add : adders) commands.push_back(add(app));

@@ -66,11 +66,28 @@ CLI::Validator cpu_device() {
         "CPU", "cpu_device");
 }
 
+}  // namespace
+
+void add_hub_flags(CLI::App& app, std::string& revision, std::string& gguf_file) {
+    add_value_flag(app, "revision", revision,
+                   "branch, tag or commit of a Hugging Face Hub model (default: main)");
+    app.add_option(flag_names("gguf-file") + ",--hf-file", gguf_file,
+                   "the .gguf file to take from a GGUF hub repo");
+}
+
+namespace {
+
 void add_model_flags(CLI::App& app, EngineConfig& config, FlagTracker& tracker) {
-    tracker.track("model", add_value_flag(app, "model", config.model,
-                                          "HF folder, OpenVINO IR folder or GGUF file"));
-    tracker.track("tokenizer", add_value_flag(app, "tokenizer", config.tokenizer,
-                                              "tokenizer folder (default: the model's)"));
+    tracker.track("model",
+                  add_value_flag(app, "model", config.model,
+                                 "HF folder, OpenVINO IR folder, GGUF file, or a Hugging Face "
+                                 "Hub name ORG/NAME (ORG/NAME:QUANT picks a GGUF file)"));
+    tracker.track("tokenizer",
+                  add_value_flag(app, "tokenizer", config.tokenizer,
+                                 "tokenizer folder or hub name (default: the model's)"));
+    add_hub_flags(app, tracker.hub.revision, tracker.hub.gguf_file);
+    add_value_flag(app, "tokenizer-revision", tracker.hub.tokenizer_revision,
+                   "branch, tag or commit of a hub tokenizer (default: --revision)");
     tracker.track("load_format",
                   add_value_flag(app, "load-format", config.load_format,
                                  "auto, or dummy for random weights of the right shapes")

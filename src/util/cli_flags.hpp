@@ -36,6 +36,14 @@ CLI::Option* add_bool_flag(CLI::App& app, std::string_view dashed_name, bool& va
 // Accepts exactly one of `choices`; the error lists them.
 CLI::Validator one_of(std::vector<std::string> choices);
 
+// Where a Hugging Face Hub name in --model / --tokenizer is taken from (src/hub resolves
+// it; apps/hub_models.hpp applies it to an EngineConfig).
+struct HubFlags {
+    std::string revision;            // branch, tag or commit of a hub model; empty = main
+    std::string tokenizer_revision;  // the same for a hub tokenizer; empty = `revision`
+    std::string gguf_file;           // the .gguf file to take from a GGUF hub repo
+};
+
 // Remembers which EngineConfig fields came from the command line, and holds the flags
 // ovllm accepts for vLLM compatibility but does not use. It reads the CLI::App's options,
 // so ask it (and call resolve_engine_config) while that app is alive.
@@ -46,6 +54,7 @@ class FlagTracker {
     bool was_set(const std::string& field) const;
     std::set<std::string> set_fields() const;
 
+    HubFlags hub;                    // --revision, --tokenizer-revision, --gguf-file
     double swap_space_gb = 4.0;      // --swap-space: vLLM's CPU swap; unused here
     bool trust_remote_code = false;  // --trust-remote-code: no remote code is ever run
 
@@ -53,7 +62,12 @@ class FlagTracker {
     std::map<std::string, const CLI::Option*> options_;
 };
 
-// Registers on `app`: --model, --tokenizer, --load-format, --dtype, --kv-cache-dtype,
+// --revision and --gguf-file (alias --hf-file, llama.cpp's spelling), for the commands that
+// take a model without the engine flags (info, convert, tokenize).
+void add_hub_flags(CLI::App& app, std::string& revision, std::string& gguf_file);
+
+// Registers on `app`: --model, --tokenizer, --revision, --tokenizer-revision, --gguf-file,
+// --load-format, --dtype, --kv-cache-dtype,
 // --weight-format/--quantization/-q, --max-model-len, --max-num-seqs,
 // --max-num-batched-tokens, --enable-chunked-prefill, --enable-prefix-caching,
 // --block-size, --seed, --device, --swap-space, --kv-cache-space, --num-threads,

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -220,6 +221,54 @@ std::vector<ConfigNote> apply_env_config(EngineConfig& config,
     apply_quantized_weights(config, set_on_command_line, env, notes);
     apply_device(config, set_on_command_line, env, notes);
     return notes;
+}
+
+namespace {
+
+std::optional<std::string> first_set(const EnvLookup& env,
+                                     std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+        const std::optional<std::string> value = env(name);
+        if (value && !value->empty()) return value;
+    }
+    return std::nullopt;
+}
+
+// The first line of `path` without surrounding blanks; empty when there is no such file.
+std::string first_line_of(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return trimmed(line);
+}
+
+}  // namespace
+
+HubEnvironment hub_environment(const EnvLookup& env) {
+    HubEnvironment hub;
+    hub.endpoint = first_set(env, {"HF_ENDPOINT"}).value_or("https://huggingface.co");
+    while (hub.endpoint.size() > 1 && hub.endpoint.back() == '/') hub.endpoint.pop_back();
+
+    const std::string home = env("HOME").value_or("");
+    const std::string xdg_cache =
+        first_set(env, {"XDG_CACHE_HOME"}).value_or(home.empty() ? ".cache" : home + "/.cache");
+    const std::string hf_home = first_set(env, {"HF_HOME"}).value_or(xdg_cache + "/huggingface");
+    hub.cache_dir =
+        first_set(env, {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"}).value_or(hf_home + "/hub");
+
+    const std::string offline =
+        to_lower(trimmed(first_set(env, {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"}).value_or("")));
+    hub.offline = offline == "1" || offline == "on" || offline == "yes" || offline == "true";
+
+    if (const auto token = first_set(env, {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})) {
+        hub.token = trimmed(*token);
+        hub.token_source = first_set(env, {"HF_TOKEN"}) ? "HF_TOKEN" : "HUGGING_FACE_HUB_TOKEN";
+    } else {
+        const std::string path = first_set(env, {"HF_TOKEN_PATH"}).value_or(hf_home + "/token");
+        hub.token = first_line_of(path);
+        if (!hub.token.empty()) hub.token_source = path;
+    }
+    return hub;
 }
 
 void log_notes(const std::vector<ConfigNote>& notes) {

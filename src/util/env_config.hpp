@@ -75,4 +75,20 @@ bool ir_cache_disabled(const EnvLookup& env = process_environment());
 // Writes each note to the log at its level.
 void log_notes(const std::vector<ConfigNote>& notes);
 
+// Where and how Hugging Face Hub names are resolved, read as huggingface_hub reads it:
+//   endpoint   HF_ENDPOINT (trailing '/' dropped), default https://huggingface.co
+//   cache_dir  HF_HUB_CACHE, else HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, where HF_HOME
+//              defaults to $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface
+//   offline    HF_HUB_OFFLINE (else TRANSFORMERS_OFFLINE) is 1, ON, YES or TRUE (any case)
+//   token      HF_TOKEN (else HUGGING_FACE_HUB_TOKEN), else the file HF_TOKEN_PATH or
+//              $HF_HOME/token that `hf auth login` writes; empty = anonymous
+struct HubEnvironment {
+    std::string endpoint;
+    std::string cache_dir;
+    bool offline = false;
+    std::string token;
+    std::string token_source;  // the variable or file the token came from, for messages
+};
+HubEnvironment hub_environment(const EnvLookup& env);
+
 }  // namespace ovllm::config

@@ -56,6 +56,21 @@ std::string format_bar(double fraction, int width) {
     return bar;
 }
 
+std::string format_size(double count) {
+    static constexpr const char* kPrefixes[] = {"", "k", "M", "G", "T", "P", "E"};
+    for (const char* prefix : kPrefixes) {
+        if (std::abs(count) < 999.5) {
+            if (std::abs(count) < 99.95) {
+                if (std::abs(count) < 9.995) return fmt::format("{:1.2f}{}", count, prefix);
+                return fmt::format("{:2.1f}{}", count, prefix);
+            }
+            return fmt::format("{:3.0f}{}", count, prefix);
+        }
+        count /= 1024.0;
+    }
+    return fmt::format("{:3.1f}Z", count);
+}
+
 std::string format_progress_line(const ProgressState& state) {
     const double fraction =
         state.total > 0 ? static_cast<double>(state.done) / static_cast<double>(state.total) : 0.0;
@@ -63,9 +78,16 @@ std::string format_progress_line(const ProgressState& state) {
         state.elapsed_s > 0.0 ? static_cast<double>(state.done) / state.elapsed_s : 0.0;
     const std::string remaining =
         rate > 0.0 ? format_interval(static_cast<double>(state.total - state.done) / rate) : "?";
-    std::string line = fmt::format("{}: {:3.0f}%|{}| {}/{} [{}<{}, {}", state.description,
-                                   fraction * 100.0, format_bar(fraction), state.done, state.total,
-                                   format_interval(state.elapsed_s), remaining, format_rate(rate));
+    const auto count = [&](int64_t n) {
+        return state.bytes ? format_size(static_cast<double>(n)) : std::to_string(n);
+    };
+    const std::string speed = !state.bytes ? format_rate(rate)
+                              : rate > 0.0 ? format_size(rate) + "B/s"
+                                           : "?B/s";
+    std::string line =
+        fmt::format("{}: {:3.0f}%|{}| {}/{} [{}<{}, {}", state.description, fraction * 100.0,
+                    format_bar(fraction), count(state.done), count(state.total),
+                    format_interval(state.elapsed_s), remaining, speed);
     if (state.show_token_speed) {
         const double seconds = state.elapsed_s > 0.0 ? state.elapsed_s : 1.0;
         line += fmt::format(", est. speed input: {:.2f} toks/s, output: {:.2f} toks/s",

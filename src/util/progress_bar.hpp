@@ -20,12 +20,15 @@ struct ProgressState {
     int64_t input_tokens = 0;   // prompt tokens of the finished requests
     int64_t output_tokens = 0;  // generated tokens of the finished requests
     bool show_token_speed = true;
+    bool bytes = false;  // counts are bytes: tqdm's unit="B", unit_scale, unit_divisor=1024
 };
 
 // tqdm's interval: "00:38", "01:05", "1:02:03" (whole seconds, truncated).
 std::string format_interval(double seconds);
 // tqdm's bar: `width` cells of full blocks, one partial block (1/8 steps) and spaces.
 std::string format_bar(double fraction, int width = 10);
+// tqdm's format_sizeof with divisor 1024: 999 -> "999", 1536 -> "1.50k", 269060552 -> "257M".
+std::string format_size(double count);
 // The whole line, without a line ending.
 std::string format_progress_line(const ProgressState& state);
 
@@ -45,6 +48,8 @@ class ProgressBar {
 
     // `finished` more requests are done, with these many prompt / generated tokens.
     void update(int64_t finished, int64_t input_tokens = 0, int64_t output_tokens = 0);
+    // Counts are bytes from now on (a download's bar: "257M/257M [00:02<00:00, 95.1MB/s]").
+    void set_unit_bytes() { state_.bytes = true; }
     // Draws the final state and ends the line; later calls do nothing.
     void close();
 
