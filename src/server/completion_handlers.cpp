@@ -2,7 +2,9 @@
 // response or a server-sent-event stream fed from the engine's output streams.
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -107,7 +109,7 @@ Job completion_job(ServerContext& context, const json& body) {
     job.continuous_usage_stats = request.continuous_usage_stats;
     job.logprobs = request.logprobs;
     for (size_t i = 0; i < request.prompts.size(); ++i) {
-        PromptInput& prompt = request.prompts[i];
+        CompletionPrompt& prompt = request.prompts[i];
         std::vector<int64_t> ids = prompt.is_tokens ? std::move(prompt.token_ids)
                                                     : context.engine.tokenize(prompt.text, true);
         if (prompt.is_tokens && context.model.vocab_size > 0) {
@@ -150,29 +152,85 @@ std::string_view object_name(const Job& job, bool chunk) {
     return chunk ? "chat.completion.chunk" : "chat.completion";
 }
 
-void respond_whole(ServerContext& context, Job& job, httplib::Response& response) {
-    Generation generation(context.engine, context.metrics, std::move(job.requests));
-    std::vector<ChoiceState> choices(generation.num_prompts() * static_cast<size_t>(job.n));
+// A response being generated: the job, its engine requests and each choice's progress.
+// Polled by an I/O thread and cancelled by another, hence the mutex.
+struct Session {
+    Session(ServerContext& context, Job&& taken)
+        : job(std::move(taken)),
+          generation(context.engine, context.metrics, std::move(job.requests)),
+          choices(generation.num_prompts() * static_cast<size_t>(job.n)) {}
+
+    void set_wake(std::function<void()> wake) {
+        const std::lock_guard lock(mutex);
+        wake_ = wake;
+        generation.set_wake(wake_);
+    }
+    void cancel() {
+        std::function<void()> wake;
+        {
+            const std::lock_guard lock(mutex);
+            generation.abort();
+            wake = wake_;
+        }
+        if (wake) wake();  // the aborted requests are done now: let the reader see it
+    }
+
+    Job job;
+    Generation generation;
+    std::vector<ChoiceState> choices;
+    std::mutex mutex;
+
+  private:
+    std::function<void()> wake_;
+};
+
+// A non-streamed response: gathers every output, then answers once all are done.
+class WholeResponse : public http::ResponseSource {
+  public:
+    WholeResponse(ServerContext& context, Job&& job) : session_(context, std::move(job)) {}
+    void set_wake(std::function<void()> wake) override { session_.set_wake(std::move(wake)); }
+    void cancel() override { session_.cancel(); }
+    std::optional<http::Response> poll() override;
+
+  private:
+    http::Response body() const;
+    Session session_;
+};
+
+std::optional<http::Response> WholeResponse::poll() {
+    const std::lock_guard lock(session_.mutex);
+    const Job& job = session_.job;
     Generation::Event event;
     while (true) {
-        const auto state = generation.next(std::chrono::seconds(1), event);
-        if (state == Generation::State::done) break;
-        if (state == Generation::State::error) throw internal_error(generation.error());
-        if (state != Generation::State::output) continue;
+        const auto state = session_.generation.next(std::chrono::milliseconds(0), event);
+        if (state == Generation::State::done) return body();
+        if (state == Generation::State::error) {
+            http::Response response =
+                json_response(error_json(internal_error(session_.generation.error())));
+            response.status = 500;
+            return response;
+        }
+        if (state == Generation::State::timeout) return std::nullopt;
         for (const CompletionOutput& output : event.output.outputs) {
-            ChoiceState& choice = choices[event.prompt * size_t(job.n) + size_t(output.index)];
+            const size_t index = event.prompt * size_t(job.n) + size_t(output.index);
+            if (index >= session_.choices.size()) continue;
+            ChoiceState& choice = session_.choices[index];
             const ChoiceUpdate update = make_update(job, event.prompt, choice, output);
             choice.text += update.text;
             choice.logprobs.insert(choice.logprobs.end(), output.logprobs.begin(),
                                    output.logprobs.end());
         }
     }
+}
+
+http::Response WholeResponse::body() const {
+    const Job& job = session_.job;
     json list = json::array();
-    for (size_t i = 0; i < choices.size(); ++i) {
-        ChoiceState& choice = choices[i];
+    for (size_t i = 0; i < session_.choices.size(); ++i) {
+        const ChoiceState& choice = session_.choices[i];
         ChoiceUpdate update;
         update.index = static_cast<int>(i);
-        update.text = std::move(choice.text);
+        update.text = choice.text;
         if (job.logprobs) {
             const size_t echo_bytes = job.echo[i / size_t(job.n)].size();
             update.logprobs = job.chat ? chat_logprobs_json(choice.logprobs, *job.logprobs)
@@ -183,52 +241,57 @@ void respond_whole(ServerContext& context, Job& job, httplib::Response& response
         list.push_back(job.chat ? chat_message_choice_json(update)
                                 : completion_choice_json(update));
     }
-    const json body = response_json(job.id, object_name(job, false), job.created, job.model,
-                                    std::move(list), generation.usage());
-    response.set_content(dump_json(body), "application/json");
+    return json_response(response_json(job.id, object_name(job, false), job.created, job.model,
+                                       std::move(list), session_.generation.usage()));
 }
 
-// A streaming response in progress; owned by the content provider.
-struct StreamSession {
-    Job job;
-    std::unique_ptr<Generation> generation;
-    std::vector<ChoiceState> choices;
-    bool opened = false;
-    bool finished = false;
+void write_event(std::string& out, const std::string& payload) {
+    out += "data: ";
+    out += payload;
+    out += "\n\n";
+}
+
+void write_chunk(const Job& job, std::string& out, json choices, std::optional<Usage> usage) {
+    write_event(out, dump_json(response_json(job.id, object_name(job, true), job.created, job.model,
+                                             std::move(choices), usage)));
+}
+
+// A streamed response: server-sent events, one chunk per output and choice.
+class StreamResponse : public http::BodySource {
+  public:
+    StreamResponse(ServerContext& context, Job&& job) : session_(context, std::move(job)) {}
+    void set_wake(std::function<void()> wake) override { session_.set_wake(std::move(wake)); }
+    void cancel() override { session_.cancel(); }
+    Poll poll(std::string& out) override;
+
+  private:
+    void open(std::string& out);
+    void write_outputs(std::string& out, const Generation::Event& event);
+    void close(std::string& out);
+
+    Session session_;
+    bool opened_ = false;
+    bool finished_ = false;
 };
 
-bool write_event(httplib::DataSink& sink, const std::string& payload) {
-    const std::string frame = "data: " + payload + "\n\n";
-    return sink.write(frame.data(), frame.size());
-}
-
-bool write_chunk(StreamSession& session, httplib::DataSink& sink, json choices,
-                 std::optional<Usage> usage) {
-    const Job& job = session.job;
-    return write_event(sink, dump_json(response_json(job.id, object_name(job, true), job.created,
-                                                     job.model, std::move(choices), usage)));
-}
-
 // Chat streams open with one chunk per choice carrying the assistant role.
-bool open_stream(StreamSession& session, httplib::DataSink& sink) {
-    session.opened = true;
-    if (!session.job.chat) return true;
-    for (size_t i = 0; i < session.choices.size(); ++i) {
+void StreamResponse::open(std::string& out) {
+    opened_ = true;
+    if (!session_.job.chat) return;
+    for (size_t i = 0; i < session_.choices.size(); ++i) {
         ChoiceUpdate update;
         update.index = static_cast<int>(i);
         const json choice = chat_delta_choice_json(update, /*with_role=*/true);
-        if (!write_chunk(session, sink, json::array({choice}), std::nullopt)) return false;
+        write_chunk(session_.job, out, json::array({choice}), std::nullopt);
     }
-    return true;
 }
 
-bool write_outputs(StreamSession& session, httplib::DataSink& sink,
-                   const Generation::Event& event) {
-    const Job& job = session.job;
+void StreamResponse::write_outputs(std::string& out, const Generation::Event& event) {
+    const Job& job = session_.job;
     for (const CompletionOutput& output : event.output.outputs) {
         const size_t index = event.prompt * size_t(job.n) + size_t(output.index);
-        if (index >= session.choices.size()) continue;
-        ChoiceState& state = session.choices[index];
+        if (index >= session_.choices.size()) continue;
+        ChoiceState& state = session_.choices[index];
         if (output.text.empty() && output.token_ids.empty() && !output.finish_reason &&
             (state.started || job.echo[event.prompt].empty())) {
             continue;
@@ -237,93 +300,66 @@ bool write_outputs(StreamSession& session, httplib::DataSink& sink,
         json choice =
             job.chat ? chat_delta_choice_json(update, false) : completion_choice_json(update);
         std::optional<Usage> usage;
-        if (job.continuous_usage_stats) usage = session.generation->usage();
-        if (!write_chunk(session, sink, json::array({std::move(choice)}), usage)) return false;
+        if (job.continuous_usage_stats) usage = session_.generation.usage();
+        write_chunk(job, out, json::array({std::move(choice)}), usage);
     }
-    return true;
 }
 
-bool close_stream(StreamSession& session, httplib::DataSink& sink) {
-    const Job& job = session.job;
-    // A choice the engine ended without a reason (e.g. aborted) still gets a final chunk.
-    for (size_t i = 0; i < session.choices.size(); ++i) {
-        if (session.choices[i].finish_reason) continue;
+void StreamResponse::close(std::string& out) {
+    const Job& job = session_.job;
+    // A choice the engine ended without a reason (aborted) still gets a final chunk.
+    for (size_t i = 0; i < session_.choices.size(); ++i) {
+        if (session_.choices[i].finish_reason) continue;
         ChoiceUpdate update;
         update.index = static_cast<int>(i);
         update.finish_reason = "abort";
         json choice =
             job.chat ? chat_delta_choice_json(update, false) : completion_choice_json(update);
-        if (!write_chunk(session, sink, json::array({std::move(choice)}), std::nullopt)) {
-            return false;
-        }
+        write_chunk(job, out, json::array({std::move(choice)}), std::nullopt);
     }
-    if (job.include_usage &&
-        !write_chunk(session, sink, json::array(), session.generation->usage())) {
-        return false;
-    }
-    return write_event(sink, "[DONE]");
+    if (job.include_usage) write_chunk(job, out, json::array(), session_.generation.usage());
+    write_event(out, "[DONE]");
 }
 
-// One step of the stream: called by the HTTP library until it calls sink.done(). Returning
-// false drops the connection; the releaser then aborts the engine requests.
-bool provide(StreamSession& session, httplib::DataSink& sink) {
-    if (session.finished) {
-        sink.done();
-        return true;
-    }
-    if (!session.opened && !open_stream(session, sink)) return false;
+http::BodySource::Poll StreamResponse::poll(std::string& out) {
+    const std::lock_guard lock(session_.mutex);
+    if (finished_) return Poll::end;
+    if (!opened_) open(out);
     Generation::Event event;
-    const auto state = session.generation->next(std::chrono::milliseconds(100), event);
-    switch (state) {
-        case Generation::State::timeout:
-            return sink.is_writable();
-        case Generation::State::output:
-            return write_outputs(session, sink, event);
-        case Generation::State::error: {
-            session.finished = true;
-            const json error = error_json(internal_error(session.generation->error()));
-            return write_event(sink, dump_json(error)) && write_event(sink, "[DONE]");
+    while (true) {
+        switch (session_.generation.next(std::chrono::milliseconds(0), event)) {
+            case Generation::State::timeout:
+                return Poll::wait;
+            case Generation::State::output:
+                write_outputs(out, event);
+                break;
+            case Generation::State::error:
+                finished_ = true;
+                write_event(out,
+                            dump_json(error_json(internal_error(session_.generation.error()))));
+                write_event(out, "[DONE]");
+                return Poll::end;
+            case Generation::State::done:
+                finished_ = true;
+                close(out);
+                return Poll::end;
         }
-        case Generation::State::done:
-            session.finished = true;
-            return close_stream(session, sink);
     }
-    return false;
 }
 
-void respond_stream(ServerContext& context, Job& job, httplib::Response& response) {
-    auto session = std::make_shared<StreamSession>();
-    session->generation =
-        std::make_unique<Generation>(context.engine, context.metrics, std::move(job.requests));
-    session->choices.resize(session->generation->num_prompts() * static_cast<size_t>(job.n));
-    session->job = std::move(job);
-    response.set_header("Cache-Control", "no-cache");
-    response.set_chunked_content_provider(
-        "text/event-stream",
-        [session](size_t, httplib::DataSink& sink) {
-            try {
-                return provide(*session, sink);
-            } catch (const std::exception& error) {
-                OVLLM_ERROR("Stream {} failed: {}", session->job.id, error.what());
-                return false;
-            }
-        },
-        [session](bool success) {
-            if (success) return;
-            OVLLM_INFO("Aborted request {}: the client went away.", session->job.id);
-            session->generation->abort();
-        });
-}
-
-void respond(ServerContext& context, Job job, httplib::Response& response) {
+http::Result respond(ServerContext& context, Job job) {
     job.created = static_cast<int64_t>(std::time(nullptr));
     log_job(context, job);
     try {
-        if (job.stream) {
-            respond_stream(context, job, response);
-        } else {
-            respond_whole(context, job, response);
+        if (!job.stream) {
+            return std::shared_ptr<http::ResponseSource>(
+                std::make_shared<WholeResponse>(context, std::move(job)));
         }
+        http::Response response;
+        response.content_type = "text/event-stream";
+        response.headers.emplace_back("Cache-Control", "no-cache");
+        response.stream = std::make_shared<StreamResponse>(context, std::move(job));
+        return response;
     } catch (const Error& error) {
         // The engine refused the request (submit threw).
         throw bad_request(error.what());
@@ -340,16 +376,14 @@ json with_defaults(const ServerContext& context, json body) {
 
 }  // namespace
 
-void handle_completions(ServerContext& context, const httplib::Request& request,
-                        httplib::Response& response) {
-    respond(context, completion_job(context, with_defaults(context, parse_json_body(request.body))),
-            response);
+http::Result handle_completions(ServerContext& context, const http::Request& request) {
+    return respond(context,
+                   completion_job(context, with_defaults(context, parse_json_body(request.body))));
 }
 
-void handle_chat_completions(ServerContext& context, const httplib::Request& request,
-                             httplib::Response& response) {
-    respond(context, chat_job(context, with_defaults(context, parse_json_body(request.body))),
-            response);
+http::Result handle_chat_completions(ServerContext& context, const http::Request& request) {
+    return respond(context,
+                   chat_job(context, with_defaults(context, parse_json_body(request.body))));
 }
 
 }  // namespace ovllm::server

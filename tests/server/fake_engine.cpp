@@ -75,8 +75,8 @@ std::string FakeEngine::apply_chat_template(const ChatTemplateRequest& request) 
     return text;
 }
 
-EngineStats FakeEngine::stats() {
-    EngineStats stats;
+EngineSnapshot FakeEngine::stats() {
+    EngineSnapshot stats;
     const std::lock_guard lock(mutex_);
     stats.num_running = static_cast<int>(active_.size());
     stats.num_waiting = forced_waiting.load();
