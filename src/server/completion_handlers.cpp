@@ -21,7 +21,8 @@ namespace {
 // Everything a response needs besides the engine outputs.
 struct Job {
     bool chat = false;
-    std::string id;
+    std::string id;         // the response's id
+    std::string engine_id;  // unique base of the engine request ids
     std::string model;
     int64_t created = 0;
     int n = 1;
@@ -31,11 +32,14 @@ struct Job {
     bool include_usage = false;
     bool continuous_usage_stats = false;
     std::optional<int> logprobs;  // completions: top-N; chat: top_logprobs when enabled
+    bool return_token_ids = false;
+    std::vector<std::vector<int64_t>> prompt_token_ids;  // per prompt, when return_token_ids
 };
 
 // One choice's progress: what was sent or gathered so far.
 struct ChoiceState {
-    std::string text;  // non-streaming: the whole text
+    std::string text;                // non-streaming: the whole text
+    std::vector<int64_t> token_ids;  // non-streaming, with return_token_ids
     std::vector<PositionLogprobs> logprobs;
     size_t text_bytes = 0;  // bytes of text produced so far, echo included (text_offset base)
     bool started = false;
@@ -63,6 +67,11 @@ ChoiceUpdate make_update(const Job& job, size_t prompt, ChoiceState& state,
                                     output.logprobs,
                                     state.text_bytes + (update.text.size() - output.text.size()));
     }
+    if (job.return_token_ids) {
+        update.token_ids = output.token_ids;
+        // Completions carry the prompt's ids in each choice's first chunk (chat: top level).
+        if (!state.started && !job.chat) update.prompt_token_ids = job.prompt_token_ids[prompt];
+    }
     state.started = true;
     state.text_bytes += update.text.size();
     if (output.finish_reason) {
@@ -74,13 +83,40 @@ ChoiceUpdate make_update(const Job& job, size_t prompt, ChoiceState& state,
     return update;
 }
 
-GenerateRequest make_request(ServerContext& context, std::string request_id,
+GenerateRequest make_request(ServerContext& context, Job& job, const RequestExtras& extras,
                              std::vector<int64_t> ids, std::string text, SamplingParams params) {
     if (ids.empty()) throw bad_request("Prompt cannot be empty.", "prompt");
+    if (extras.truncate_prompt_tokens) {
+        // vLLM keeps the prompt's last tokens; -1 means as many as the context holds.
+        const int keep = *extras.truncate_prompt_tokens < 0 ? context.max_model_len
+                                                            : *extras.truncate_prompt_tokens;
+        if (ids.size() > static_cast<size_t>(keep)) ids.erase(ids.begin(), ids.end() - keep);
+    }
+    if (job.return_token_ids) job.prompt_token_ids.push_back(ids);
+    std::string request_id = fmt::format("{}-{}", job.engine_id, job.requests.size());
     params.max_tokens =
         resolve_max_tokens(params.max_tokens, static_cast<int>(ids.size()), context.max_model_len);
     params.output_kind = OutputKind::delta;
     return {std::move(request_id), std::move(ids), std::move(text), std::move(params)};
+}
+
+// The response id: vLLM's prefix and the client's request_id, or a generated one.
+void name_job(ServerContext& context, Job& job, std::string_view prefix,
+              const RequestExtras& extras) {
+    job.engine_id = context.make_id(prefix);
+    job.id =
+        extras.request_id.empty() ? job.engine_id : fmt::format("{}-{}", prefix, extras.request_id);
+    job.return_token_ids = extras.return_token_ids;
+    if (!extras.ignored_fields.empty()) {
+        std::string names;
+        for (const std::string& name : extras.ignored_fields) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        OVLLM_WARN(
+            "The following fields were present in request {} but ignored (they are "
+            "not in vLLM's protocol): {}",
+            job.id, names);
+    }
 }
 
 void log_job(const ServerContext& context, const Job& job) {
@@ -102,7 +138,7 @@ Job completion_job(ServerContext& context, const json& body) {
     Job job;
     job.model = context.resolve_model(request.model);
     context.check_overload();
-    job.id = context.make_id("cmpl");
+    name_job(context, job, "cmpl", request.extras);
     job.n = request.params.n;
     job.stream = request.stream;
     job.include_usage = request.include_usage;
@@ -110,17 +146,18 @@ Job completion_job(ServerContext& context, const json& body) {
     job.logprobs = request.logprobs;
     for (size_t i = 0; i < request.prompts.size(); ++i) {
         CompletionPrompt& prompt = request.prompts[i];
-        std::vector<int64_t> ids = prompt.is_tokens ? std::move(prompt.token_ids)
-                                                    : context.engine.tokenize(prompt.text, true);
+        std::vector<int64_t> ids =
+            prompt.is_tokens
+                ? std::move(prompt.token_ids)
+                : context.engine.tokenize(prompt.text, request.extras.add_special_tokens);
         if (prompt.is_tokens && context.model.vocab_size > 0) {
             check_token_ids(ids, context.model.vocab_size);
         }
         std::string echo;
         if (request.echo) echo = prompt.is_tokens ? context.engine.detokenize(ids) : prompt.text;
         job.echo.push_back(std::move(echo));
-        job.requests.push_back(make_request(context, fmt::format("{}-{}", job.id, i),
-                                            std::move(ids), std::move(prompt.text),
-                                            request.params));
+        job.requests.push_back(make_request(context, job, request.extras, std::move(ids),
+                                            std::move(prompt.text), request.params));
     }
     return job;
 }
@@ -131,7 +168,7 @@ Job chat_job(ServerContext& context, const json& body) {
     job.chat = true;
     job.model = context.resolve_model(request.model);
     context.check_overload();
-    job.id = context.make_id("chatcmpl");
+    name_job(context, job, "chatcmpl", request.extras);
     job.n = request.params.n;
     job.stream = request.stream;
     job.include_usage = request.include_usage;
@@ -139,11 +176,11 @@ Job chat_job(ServerContext& context, const json& body) {
     if (request.logprobs) job.logprobs = request.top_logprobs;
     request.chat.chat_template = context.options.chat_template;
     std::string prompt = context.engine.apply_chat_template(request.chat);
-    // The template already holds any BOS; adding special tokens again would double it.
-    std::vector<int64_t> ids = context.engine.tokenize(prompt, false);
+    // The template already holds any BOS; add_special_tokens (default false) would double it.
+    std::vector<int64_t> ids = context.engine.tokenize(prompt, request.extras.add_special_tokens);
     job.echo.emplace_back();
-    job.requests.push_back(
-        make_request(context, job.id + "-0", std::move(ids), std::move(prompt), request.params));
+    job.requests.push_back(make_request(context, job, request.extras, std::move(ids),
+                                        std::move(prompt), request.params));
     return job;
 }
 
@@ -217,6 +254,8 @@ std::optional<http::Response> WholeResponse::poll() {
             ChoiceState& choice = session_.choices[index];
             const ChoiceUpdate update = make_update(job, event.prompt, choice, output);
             choice.text += update.text;
+            choice.token_ids.insert(choice.token_ids.end(), output.token_ids.begin(),
+                                    output.token_ids.end());
             choice.logprobs.insert(choice.logprobs.end(), output.logprobs.begin(),
                                    output.logprobs.end());
         }
@@ -238,11 +277,17 @@ http::Response WholeResponse::body() const {
         }
         update.finish_reason = choice.finish_reason.value_or("abort");
         update.stop_reason = choice.stop_reason;
+        if (job.return_token_ids) {
+            update.token_ids = choice.token_ids;
+            if (!job.chat) update.prompt_token_ids = job.prompt_token_ids[i / size_t(job.n)];
+        }
         list.push_back(job.chat ? chat_message_choice_json(update)
                                 : completion_choice_json(update));
     }
-    return json_response(response_json(job.id, object_name(job, false), job.created, job.model,
-                                       std::move(list), session_.generation.usage()));
+    json body = response_json(job.id, object_name(job, false), job.created, job.model,
+                              std::move(list), session_.generation.usage());
+    if (job.chat && job.return_token_ids) body["prompt_token_ids"] = job.prompt_token_ids.front();
+    return json_response(body);
 }
 
 void write_event(std::string& out, const std::string& payload) {
@@ -282,7 +327,13 @@ void StreamResponse::open(std::string& out) {
         ChoiceUpdate update;
         update.index = static_cast<int>(i);
         const json choice = chat_delta_choice_json(update, /*with_role=*/true);
-        write_chunk(session_.job, out, json::array({choice}), std::nullopt);
+        json chunk =
+            response_json(session_.job.id, object_name(session_.job, true), session_.job.created,
+                          session_.job.model, json::array({choice}), std::nullopt);
+        if (i == 0 && session_.job.return_token_ids) {
+            chunk["prompt_token_ids"] = session_.job.prompt_token_ids.front();
+        }
+        write_event(out, dump_json(chunk));
     }
 }
 

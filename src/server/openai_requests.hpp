@@ -18,6 +18,15 @@ struct CompletionPrompt {
     bool is_tokens = false;
 };
 
+// Fields about serving rather than sampling, shared by both endpoints (vLLM's extensions).
+struct RequestExtras {
+    bool add_special_tokens = true;             // completions: true (BOS added); chat: false
+    std::optional<int> truncate_prompt_tokens;  // keep the last N prompt tokens; -1 = context
+    bool return_token_ids = false;              // token_ids per choice, prompt_token_ids
+    std::string request_id;                     // response id suffix; empty = generated
+    std::vector<std::string> ignored_fields;    // not in vLLM's protocol: logged, ignored
+};
+
 struct CompletionRequest {
     std::string model;  // empty = the first served name
     std::vector<CompletionPrompt> prompts;
@@ -28,6 +37,7 @@ struct CompletionRequest {
     bool include_usage = false;
     bool continuous_usage_stats = false;
     std::string user;
+    RequestExtras extras;
 };
 
 struct ChatRequest {
@@ -40,6 +50,7 @@ struct ChatRequest {
     bool include_usage = false;
     bool continuous_usage_stats = false;
     std::string user;
+    RequestExtras extras;  // add_special_tokens defaults to false here
 };
 
 // Largest logprobs / top_logprobs a request may ask for.

@@ -72,34 +72,45 @@ json finish_json(const std::optional<std::string>& finish_reason) {
     return finish_reason ? json(*finish_reason) : json(nullptr);
 }
 
+// vLLM's return_token_ids fields, present only when asked for.
+json with_token_ids(json choice, const ChoiceUpdate& update) {
+    if (!update.prompt_token_ids.is_null()) choice["prompt_token_ids"] = update.prompt_token_ids;
+    if (!update.token_ids.is_null()) choice["token_ids"] = update.token_ids;
+    return choice;
+}
+
 }  // namespace
 
 json completion_choice_json(const ChoiceUpdate& choice) {
-    return {{"index", choice.index},
-            {"text", choice.text},
-            {"logprobs", choice.logprobs},
-            {"finish_reason", finish_json(choice.finish_reason)},
-            {"stop_reason", choice.stop_reason}};
+    return with_token_ids({{"index", choice.index},
+                           {"text", choice.text},
+                           {"logprobs", choice.logprobs},
+                           {"finish_reason", finish_json(choice.finish_reason)},
+                           {"stop_reason", choice.stop_reason}},
+                          choice);
 }
 
 json chat_message_choice_json(const ChoiceUpdate& choice) {
-    return {{"index", choice.index},
-            {"message",
-             {{"role", "assistant"}, {"content", choice.text}, {"tool_calls", json::array()}}},
-            {"logprobs", choice.logprobs},
-            {"finish_reason", finish_json(choice.finish_reason)},
-            {"stop_reason", choice.stop_reason}};
+    return with_token_ids(
+        {{"index", choice.index},
+         {"message",
+          {{"role", "assistant"}, {"content", choice.text}, {"tool_calls", json::array()}}},
+         {"logprobs", choice.logprobs},
+         {"finish_reason", finish_json(choice.finish_reason)},
+         {"stop_reason", choice.stop_reason}},
+        choice);
 }
 
 json chat_delta_choice_json(const ChoiceUpdate& choice, bool with_role) {
     json delta = json::object();
     if (with_role) delta["role"] = "assistant";
     delta["content"] = choice.text;
-    return {{"index", choice.index},
-            {"delta", std::move(delta)},
-            {"logprobs", choice.logprobs},
-            {"finish_reason", finish_json(choice.finish_reason)},
-            {"stop_reason", choice.stop_reason}};
+    return with_token_ids({{"index", choice.index},
+                           {"delta", std::move(delta)},
+                           {"logprobs", choice.logprobs},
+                           {"finish_reason", finish_json(choice.finish_reason)},
+                           {"stop_reason", choice.stop_reason}},
+                          choice);
 }
 
 json response_json(std::string_view id, std::string_view object, int64_t created,

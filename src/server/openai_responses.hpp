@@ -30,7 +30,9 @@ struct ChoiceUpdate {
     std::string text;
     json logprobs;  // null or the object built above
     std::optional<std::string> finish_reason;
-    json stop_reason;  // null, the stop string, or the stop token id
+    json stop_reason;       // null, the stop string, or the stop token id
+    json token_ids;         // return_token_ids: the choice's new token ids; null = omitted
+    json prompt_token_ids;  // completions with return_token_ids; null = omitted
 };
 
 json completion_choice_json(const ChoiceUpdate& choice);

@@ -66,7 +66,9 @@ std::string FakeEngine::apply_chat_template(const ChatTemplateRequest& request) 
     }
     for (const auto& message : request.messages) {
         const std::string role = message["role"].get<std::string>();
-        if (role == "bad") throw_error("chat template: unknown role 'bad'");
+        if (message["content"] == "BAD_TEMPLATE") {
+            throw_error("chat template: cannot render 'BAD_TEMPLATE'");
+        }
         text += "<" + role + ">";
         if (message["content"].is_string()) text += message["content"].get<std::string>();
         text += "\n";
