@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "model_argument.hpp"
 #include "server/engine_service.hpp"
 #include "server/http_server.hpp"
 #include "tokenizer/generation_config.hpp"
@@ -34,7 +35,7 @@ namespace {
 struct ServeOptions {
     EngineConfig engine;
     config::FlagTracker tracker;
-    std::string model_tag;  // the positional MODEL
+    ModelArgument model;
     std::string host = "127.0.0.1";
     int port = 8000;
     std::string api_key;
@@ -157,13 +158,7 @@ sigset_t block_stop_signals() {
 }
 
 int run_serve(ServeOptions& o) {
-    if (!o.model_tag.empty()) {
-        if (o.tracker.was_set("model") && o.engine.model != o.model_tag)
-            throw_error("give the model once: positional '{}' and --model '{}' differ", o.model_tag,
-                        o.engine.model);
-        o.engine.model = o.model_tag;
-    }
-    if (o.engine.model.empty()) throw_error("no model: run `ovllm serve MODEL`");
+    o.engine.model = o.model.resolve(o.engine.model, "serve");
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
     const sigset_t signals = block_stop_signals();
@@ -257,7 +252,7 @@ void add_http_flags(CLI::App& cmd, ServeOptions& o) {
 Command add_serve_command(CLI::App& app) {
     auto o = std::make_shared<ServeOptions>();
     CLI::App* cmd = app.add_subcommand("serve", "Serve a model with an OpenAI-compatible API");
-    cmd->add_option("model_tag", o->model_tag, "Model folder or name (same as --model)");
+    o->model.add_positional(*cmd, "Model folder or name");
     config::add_engine_flags(*cmd, o->engine, o->tracker);
     config::add_value_flag(*cmd, "host", o->host, "Address to bind");
     config::add_value_flag(*cmd, "port", o->port, "Port to bind (0 = any free port)");

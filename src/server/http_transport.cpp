@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstdarg>
 #include <deque>
@@ -272,11 +273,16 @@ void log_callback(void*, const char* format, va_list args) {
     vsnprintf(line, sizeof(line), format, args);
     std::string_view text(line);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    // Limits and malformed requests are worth seeing; socket chatter is not.
-    const bool notable = text.find("limit") != std::string_view::npos ||
-                         text.find("too large") != std::string_view::npos ||
-                         text.find("too big") != std::string_view::npos ||
-                         text.find("alformed") != std::string_view::npos;
+    // Limits and malformed requests (refused by MHD itself) are worth seeing; socket
+    // chatter is not.
+    std::string lower(text);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    bool notable = false;
+    for (const char* word :
+         {"limit", "too large", "too big", "malformed", "content-length", "failed to parse"}) {
+        notable = notable || lower.find(word) != std::string::npos;
+    }
     if (notable) {
         OVLLM_WARN("http: {}", text);
     } else {

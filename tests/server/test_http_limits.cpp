@@ -276,12 +276,17 @@ TEST_F(ServerTest, RejectedRequestsAreLogged) {
     expect_error(post("/v1/completions", json{{"prompt", "x"}, {"max_tokens", -1}}), 400);
     expect_error(get("/v1/completions"), 405);
     expect_error(get("/nowhere"), 404);
+    // Refused by the HTTP layer before any handler: a malformed Content-Length.
+    RawSocket raw(port_);
+    raw.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n");
+    raw.read_all(std::chrono::milliseconds(1000));
     spdlog::set_default_logger(previous);
     const std::string log = captured.str();
     EXPECT_NE(log.find("POST /v1/completions from 127.0.0.1"), std::string::npos) << log;
     EXPECT_NE(log.find("400 max_tokens"), std::string::npos) << log;
     EXPECT_NE(log.find("GET /v1/completions from 127.0.0.1:"), std::string::npos) << log;
     EXPECT_NE(log.find("404"), std::string::npos) << log;
+    EXPECT_NE(log.find("Content-Length"), std::string::npos) << log;
 }
 
 // Drain: streams in progress finish, /health says 503, new connections are refused.
