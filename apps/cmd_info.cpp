@@ -64,8 +64,9 @@ int run_info(const InfoOptions& o) {
                                           ? "from IR"
                                           : loaded.weight_dtype.get_type_name().c_str());
     runner::RunnerOptions options;
-    options.inference_precision = runner::parse_inference_precision(o.dtype);
-    options.kv_cache_precision = runner::parse_kv_cache_precision(o.kv_cache_dtype);
+    const runner::Precisions precisions = runner::resolve_precisions(o.dtype, o.kv_cache_dtype);
+    options.inference_precision = precisions.inference;
+    options.kv_cache_precision = precisions.kv_cache;
     options.num_kv_blocks = 1;  // only the layout is wanted
     const runner::ModelRunner runner(loaded.model, options);
     std::printf("inference precision: %s\n", runner::compile_properties(options)

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 SHARED_DIR=${OVLLM_SHARED_DIR:-$(cd .. && pwd)/shared}
 export OVLLM_MODELS_DIR=${OVLLM_MODELS_DIR:-$PWD/.models}
+# The suites whose results depend on the CPU's kernels (bf16 compute, u8 KV, compressed
+# weights, dynamic quantization).
+PRECISION_TESTS='DefaultPrecision|CompressedLogits|InstructionSet|RealModels|GgufModels'
 
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 # SmolLM2-135M (llama) and Qwen2.5-Coder-0.5B (qwen2); idempotent, ~0.1 s once present.
@@ -19,4 +22,14 @@ if [[ ! -x .venv-tools/bin/python ]] ||
         .venv-tools/bin/pip install -q openai==1.109.1 prometheus_client==0.21.1; } ||
         echo "[test] could not install the openai client; its test will be skipped" >&2
 fi
+scripts/cpu-info.sh
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"
+
+# On an AMX CPU the lossy-precision suites run again with oneDNN capped at AVX-512 BF16: the
+# matrix kernels of a CPU without AMX (InstructionSet checks that the cap took effect by the
+# kernel names). Skipped when ctest was given a selection of its own.
+if [[ $# -eq 0 ]] && grep -qw amx_bf16 /proc/cpuinfo; then
+    echo "[test] lossy-precision suites again with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16"
+    ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 ctest --test-dir "$BUILD_DIR" --output-on-failure \
+        -j"$(nproc)" -R "$PRECISION_TESTS"
+fi

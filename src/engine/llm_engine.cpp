@@ -36,7 +36,8 @@ std::unique_ptr<tokenizer::Tokenizer> load_tokenizer(const std::string& path) {
 // the exact mode, where weights stay as stored.
 model::WeightFormat weight_format(const EngineConfig& config) {
     if (config.weight_format == "auto")
-        return config.dtype == "f32" ? model::WeightFormat::none : model::WeightFormat::int8;
+        return runner::is_f32_name(config.dtype) ? model::WeightFormat::none
+                                                 : model::WeightFormat::int8;
     return model::parse_weight_format(config.weight_format);
 }
 
@@ -49,7 +50,9 @@ ov::AnyMap ir_runtime_options(const EngineConfig& config, const ov::AnyMap& runt
         const auto it = runtime_options.find(name);
         if (it != runtime_options.end() && !user_chose) options.insert(*it);
     };
-    take(ov::hint::kv_cache_precision.name(), config.kv_cache_dtype != "auto");
+    // --dtype f32 chooses the KV precision too (f32, see runner::resolve_precisions).
+    take(ov::hint::kv_cache_precision.name(),
+         config.kv_cache_dtype != "auto" || runner::is_f32_name(config.dtype));
     take(ov::hint::inference_precision.name(), config.dtype != "auto");
     if (!options.empty()) OVLLM_INFO("Applying the IR's runtime options: {}", options.size());
     return options;
@@ -98,8 +101,12 @@ LLMEngine::LLMEngine(EngineConfig config)
     eos_ids_ = stop_ids(config_.model, model_config_, tokenizer_.get());
 
     runner::RunnerOptions options;
-    options.inference_precision = runner::parse_inference_precision(config_.dtype);
-    options.kv_cache_precision = runner::parse_kv_cache_precision(config_.kv_cache_dtype);
+    const runner::Precisions precisions =
+        runner::resolve_precisions(config_.dtype, config_.kv_cache_dtype);
+    options.inference_precision = precisions.inference;
+    options.kv_cache_precision = precisions.kv_cache;
+    OVLLM_INFO("KV cache precision {} ({})", precisions.kv_cache.get_type_name(),
+               precisions.kv_cache_reason);
     const double space_gb = config_.kv_cache_space_gb > 0 ? config_.kv_cache_space_gb : 4.0;
     options.kv_cache_bytes = static_cast<size_t>(space_gb * double(size_t{1} << 30));
     options.num_threads = config_.num_threads;

@@ -231,6 +231,7 @@ LogitsView ModelRunner::run(const ModelInput& input) {
             OpTime& op = op_times_[node.node_type];
             op.seconds += std::chrono::duration<double>(node.real_time).count();
             ++op.executions;
+            kernels_[node.node_type].insert(node.exec_type);
         }
     }
     ov::Tensor logits = request_.get_tensor("logits");

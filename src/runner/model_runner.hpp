@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,9 @@ class ModelRunner {
     const RunnerOptions& options() const { return options_; }
     // With RunnerOptions::profile_ops: time per operation type, largest first; else empty.
     std::vector<OpTime> op_times() const;
+    // With profile_ops: the kernels each operation type ran (the plugin's exec types, such as
+    // "brgemm_avx512_amx_bf16"), which show the instruction set in use; else empty.
+    const std::map<std::string, std::set<std::string>>& kernels() const { return kernels_; }
 
   private:
     void fill_inputs(const ModelInput& input);
@@ -101,6 +105,7 @@ class ModelRunner {
     std::vector<ov::Tensor> kv_tensors_;      // bound once; keys and values of every layer
     std::vector<float> converted_logits_;     // only when the model's logits are not f32
     std::map<std::string, OpTime> op_times_;  // by type, with profile_ops
+    std::map<std::string, std::set<std::string>> kernels_;  // by type, with profile_ops
 };
 
 // Compile properties for these options (also used by tools that compile the model

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -63,19 +65,42 @@ TEST(CliModel, ModelPositionallyOrAsFlag) {
     EXPECT_NE(run_ovllm("info").status, 0);
 }
 
-TEST(CliModel, GenerateMatchesGoldenGreedy) {
-    for (const std::string model : {"llama", "gpt2"}) {
+// --dtype f32 alone is the exact mode: f32 inference over an f32 KV cache (vLLM's
+// kv_cache_dtype auto follows the dtype), so every prompt of every golden model reproduces
+// transformers' greedy ids. One run per model, its four prompts batched from a JSONL file.
+TEST(CliModel, GenerateWithDtypeF32MatchesEveryGoldenGreedy) {
+    const auto prompt_file = std::filesystem::temp_directory_path() / "ovllm_e2e_f32_prompts.jsonl";
+    for (const std::string model : {"llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3", "opt",
+                                    "gpt2", "mistral", "gemma3"}) {
         const nlohmann::json golden = golden_json(model);
-        for (const size_t p : {1u, 3u}) {
-            const auto& prompt = golden.at("prompts").at(p);
-            const CommandResult run =
-                run_ovllm("generate --model " + (golden_dir() / "models" / model).string() +
-                          " --prompt-ids " + join_ids(prompt.at("ids")) +
-                          " --max-tokens 24 --dtype f32 --kv-cache-dtype f32");
-            ASSERT_EQ(run.status, 0) << run.out;
-            EXPECT_EQ(nlohmann::json::parse(run.out), prompt.at("greedy")) << model << " p" << p;
+        {
+            std::ofstream out(prompt_file);
+            for (const auto& prompt : golden.at("prompts"))
+                out << nlohmann::json{{"prompt_token_ids", prompt.at("ids")}}.dump() << '\n';
+        }
+        const CommandResult run = run_ovllm(
+            "",
+            "generate --model " + (golden_dir() / "models" / model).string() + " --prompt-file " +
+                prompt_file.string() + " --max-tokens 24 --ignore-eos --dtype f32",
+            /*with_stderr=*/true);
+        ASSERT_EQ(run.status, 0) << run.out;
+        EXPECT_NE(
+            run.out.find("KV cache precision f32 (--kv-cache-dtype auto follows --dtype f32)"),
+            std::string::npos)
+            << run.out;
+        // The log goes to the same stream; completions are the lines that are JSON arrays.
+        std::vector<nlohmann::json> completions;
+        std::istringstream lines(run.out);
+        for (std::string line; std::getline(lines, line);)
+            if (!line.empty() && line.front() == '[')
+                completions.push_back(nlohmann::json::parse(line));
+        ASSERT_EQ(completions.size(), golden.at("prompts").size()) << run.out;
+        for (size_t i = 0; i < completions.size(); ++i) {
+            EXPECT_EQ(completions[i], golden.at("prompts").at(i).at("greedy"))
+                << model << " " << golden.at("prompts").at(i).at("name");
         }
     }
+    std::filesystem::remove(prompt_file);
 }
 
 // Stateful IR folders exported by optimum-cli (f32 and int8 weights) go through the same

@@ -13,6 +13,7 @@
 #include <openvino/op/constant.hpp>
 #include <openvino/runtime/core.hpp>
 
+#include "lossy_bounds.hpp"
 #include "model/dummy_weights.hpp"
 #include "model/model_config.hpp"
 #include "model/quantize.hpp"
@@ -224,16 +225,15 @@ struct GoldenLogits {
     size_t size(size_t prompt) const { return file.tensors().at(tensors[prompt]).byte_size / 4; }
 };
 
-double max_diff_all_positions(const std::vector<PromptLogits>& ours, const GoldenLogits& golden) {
-    double worst = 0.0;
+test::LogitError error_all_positions(const std::vector<PromptLogits>& ours,
+                                     const GoldenLogits& golden) {
+    test::LogitError error;
     for (size_t p = 0; p < ours.size(); ++p) {
-        const float* ref = golden.data(p);
         EXPECT_EQ(ours[p].values.size(), golden.size(p));
-        for (size_t i = 0; i < ours[p].values.size(); ++i) {
-            worst = std::max(worst, std::abs(double(ours[p].values[i]) - ref[i]));
-        }
+        error.add(ours[p].values.data(), golden.data(p),
+                  std::min(ours[p].values.size(), golden.size(p)));
     }
-    return worst;
+    return error;
 }
 
 const ov::AnyMap kExactF32 = {{"INFERENCE_PRECISION_HINT", "f32"},
@@ -244,43 +244,60 @@ const ov::AnyMap kDefaultF32 = {{"INFERENCE_PRECISION_HINT", "f32"}};
 struct ToleranceCase {
     std::string model;
     WeightFormat format;
-    double exact_tolerance;    // f32, no dynamic quantization
-    double default_tolerance;  // f32 with the plugin's default activation quantization
+    double exact_tolerance;  // max |diff| with f32 compute and no dynamic quantization
 };
+
+// With dynamic quantization (the plugin's default where it applies, e.g. with AMX), each
+// compressed MatMul's input is quantized to 8 bits in groups of 32 (symmetric: a step of the
+// group's max / 127). The int8 weights have a step of their row's range / 255, about as
+// coarse, and are quantized once per MatMul as the inputs are: the activations' error is at
+// most about the weights' own, and the two, independent, add to sqrt(2) of it in root mean
+// square. The rms bound is 2x the exact path's (room for the spread between models). The
+// error added on top of the exact path is then at most sqrt(2^2 - 1) = 1.73x its rms, and a
+// max over 10^4-10^5 near-Gaussian values stays under 6 of its standard deviations: by the
+// triangle inequality the max is bounded by the exact max + 6 x 1.73 x the exact rms.
+// (int4 weights err more than int8 ones, so there both bounds are looser than they need be.)
+constexpr double kDynamicQuantizationRmsOverExact = 2.0;
+constexpr double kTailSigmas = 6.0;
 
 class CompressedLogitsTest : public ::testing::TestWithParam<ToleranceCase> {};
 
-// Tolerances are the measured maxima rounded up by about 1.5x. With the golden weight
-// scales (N(0, 0.15)) int8 moves logits by ~0.1, int4 (mostly int8 here: hidden 64) more.
-TEST_P(CompressedLogitsTest, StayWithinMeasuredDistanceOfF32Golden) {
+TEST_P(CompressedLogitsTest, StayCloseToF32Golden) {
     const ToleranceCase& tc = GetParam();
     const GoldenLogits golden(golden_model(tc.model));
     const Compressed ours = compress(tc.model, tc.format);
-    const double exact =
-        max_diff_all_positions(run_prompts(ours.model, golden.prompts, kExactF32), golden);
-    const double approx =
-        max_diff_all_positions(run_prompts(ours.model, golden.prompts, kDefaultF32), golden);
-    RecordProperty("max_abs_diff_exact", std::to_string(exact));
-    RecordProperty("max_abs_diff_default", std::to_string(approx));
-    std::printf("%s %s: max |logit diff| %.4g (DQ 0), %.4g (default)\n", tc.model.c_str(),
-                weight_format_name(tc.format), exact, approx);
-    EXPECT_LT(exact, tc.exact_tolerance);
-    EXPECT_LT(approx, tc.default_tolerance);
-    EXPECT_GT(exact, 1e-4);  // really compressed: f32 weights would give < 1e-4
+    const test::LogitError exact =
+        error_all_positions(run_prompts(ours.model, golden.prompts, kExactF32), golden);
+    const test::LogitError approx =
+        error_all_positions(run_prompts(ours.model, golden.prompts, kDefaultF32), golden);
+    RecordProperty("max_abs_diff_exact", std::to_string(exact.max_abs));
+    RecordProperty("max_abs_diff_default", std::to_string(approx.max_abs));
+    std::printf("%s %s: max |logit diff| %.4g (DQ 0), %.4g (default); rms %.4g, %.4g\n",
+                tc.model.c_str(), weight_format_name(tc.format), exact.max_abs, approx.max_abs,
+                exact.rms(), approx.rms());
+    EXPECT_LT(exact.max_abs, tc.exact_tolerance);
+    EXPECT_GT(exact.max_abs, 1e-4);  // really compressed: f32 weights would give < 1e-4
+    EXPECT_LT(approx.rms(), kDynamicQuantizationRmsOverExact * exact.rms());
+    const double added_rms =
+        std::sqrt(kDynamicQuantizationRmsOverExact * kDynamicQuantizationRmsOverExact - 1.0) *
+        exact.rms();
+    EXPECT_LT(approx.max_abs, exact.max_abs + kTailSigmas * added_rms);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     TinyModels, CompressedLogitsTest,
-    // Measured max |diff| over all positions of p0..p3 (DQ 0 and default were equal):
-    // llama int8 0.143 (the same as optimum's int8 export), int4 0.683; qwen2 int8 0.272,
-    // int4 0.921; opt int8 0.060; gpt2 int8 0.064, int4 0.387.
-    ::testing::Values(ToleranceCase{"llama", WeightFormat::int8, 0.2, 0.2},
-                      ToleranceCase{"llama", WeightFormat::int4, 1.0, 1.0},
-                      ToleranceCase{"qwen2", WeightFormat::int8, 0.4, 0.4},
-                      ToleranceCase{"qwen2", WeightFormat::int4, 1.4, 1.4},
-                      ToleranceCase{"opt", WeightFormat::int8, 0.1, 0.1},
-                      ToleranceCase{"gpt2", WeightFormat::int8, 0.1, 0.1},
-                      ToleranceCase{"gpt2", WeightFormat::int4, 0.6, 0.6}),
+    // The exact path (f32 compute, DQ 0) runs in f32 on every CPU and gave the same maxima on
+    // an AMD Zen 4 and an Intel AMX machine: these bound the compression algorithm, not the CPU
+    // (the measured maxima with about 1.5x headroom). Measured max |diff| over all positions of
+    // p0..p3: llama int8 0.143 (the same as optimum's int8 export), int4 0.683; qwen2 int8
+    // 0.272, int4 0.921; opt int8 0.060; gpt2 int8 0.064, int4 0.387.
+    ::testing::Values(ToleranceCase{"llama", WeightFormat::int8, 0.2},
+                      ToleranceCase{"llama", WeightFormat::int4, 1.0},
+                      ToleranceCase{"qwen2", WeightFormat::int8, 0.4},
+                      ToleranceCase{"qwen2", WeightFormat::int4, 1.4},
+                      ToleranceCase{"opt", WeightFormat::int8, 0.1},
+                      ToleranceCase{"gpt2", WeightFormat::int8, 0.1},
+                      ToleranceCase{"gpt2", WeightFormat::int4, 0.6}),
     [](const auto& info) {
         return info.param.model + "_" + weight_format_name(info.param.format);
     });
