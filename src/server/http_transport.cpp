@@ -154,7 +154,7 @@ struct Exchange {
 
     // Guarded by mutex: parking and waking the connection across threads.
     std::mutex mutex;
-    bool suspended = false;
+    std::atomic<bool> suspended{false};  // also read, without the mutex, by the sweeper
     bool woken = false;
     bool closed = false;
     bool stopping = false;
@@ -417,7 +417,10 @@ Result Daemon::Impl::run_handler(const Request& request) {
 
 void Daemon::Impl::attach(const std::shared_ptr<Exchange>& exchange,
                           const std::shared_ptr<Source>& source) {
-    exchange->source = source;
+    {
+        const std::lock_guard lock(exchange->mutex);
+        exchange->source = source;
+    }
     source->set_wake([weak = std::weak_ptr<Exchange>(exchange)] {
         if (const auto alive = weak.lock()) alive->wake();
     });
@@ -503,14 +506,14 @@ void Daemon::Impl::completed(void** context, MHD_RequestTerminationCode code) {
     const std::shared_ptr<Exchange> exchange = *holder;
     delete holder;
     *context = nullptr;
+    std::shared_ptr<Source> source;
     {
         const std::lock_guard lock(exchange->mutex);
         exchange->closed = true;
+        source = exchange->source;
     }
     // A client that left before its answer was complete: stop the engine work for it.
-    if (code != MHD_REQUEST_TERMINATED_COMPLETED_OK && exchange->source) {
-        exchange->source->cancel();
-    }
+    if (code != MHD_REQUEST_TERMINATED_COMPLETED_OK && source) source->cancel();
     const std::lock_guard lock(registry_mutex);
     exchanges.erase(exchange);
     if (exchange->socket && connections.count(exchange->socket)) {
@@ -537,16 +540,24 @@ void Daemon::Impl::sweep() {
             ::shutdown(socket->fd, SHUT_RDWR);  // MHD sees end of input and closes it
             socket->shut = true;
         }
+        // A parked connection cannot be closed by MHD, so its descriptor stays valid while
+        // registry_mutex is held. (No exchange mutex is taken here: the engine thread holds
+        // one while it resumes a connection inside MHD.)
         for (const std::shared_ptr<Exchange>& exchange : exchanges) {
-            const std::lock_guard exchange_lock(exchange->mutex);
-            if (!exchange->suspended || !exchange->socket || !exchange->source) continue;
+            if (!exchange->suspended || !exchange->socket) continue;
             watched.push_back({exchange->socket->fd, POLLRDHUP, 0});
             parked.push_back(exchange);
         }
         if (!watched.empty()) ::poll(watched.data(), watched.size(), 0);
     }
     for (size_t i = 0; i < watched.size(); ++i) {
-        if (watched[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) parked[i]->source->cancel();
+        if (!(watched[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
+        std::shared_ptr<Source> source;
+        {
+            const std::lock_guard lock(parked[i]->mutex);
+            source = parked[i]->source;
+        }
+        if (source) source->cancel();  // the client hung up while waiting
     }
 }
 
@@ -660,7 +671,12 @@ void Daemon::stop() {
         open.assign(impl.exchanges.begin(), impl.exchanges.end());
     }
     for (const auto& exchange : open) {
-        if (exchange->source) exchange->source->cancel();
+        std::shared_ptr<Source> source;
+        {
+            const std::lock_guard lock(exchange->mutex);
+            source = exchange->source;
+        }
+        if (source) source->cancel();
     }
     // Cancelled streams end with their final chunk; give them a moment to be written.
     const auto deadline = Clock::now() + std::chrono::seconds(1);

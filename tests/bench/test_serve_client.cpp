@@ -10,6 +10,7 @@
 namespace ovllm::bench::test {
 namespace {
 
+using nlohmann::json;
 using server::GenerateRequest;
 using server::test::ServerTest;
 
