@@ -17,6 +17,7 @@
 #include "model/quantize.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
+#include "model_argument.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -24,6 +25,7 @@ namespace ovllm::cli {
 namespace {
 
 struct ConvertOptions {
+    ModelArgument model_argument;
     std::string model;
     std::string output;
     std::string weight_format = "int8";
@@ -106,8 +108,7 @@ Command add_convert_command(CLI::App& app) {
     auto options = std::make_shared<ConvertOptions>();
     CLI::App* cmd = app.add_subcommand(
         "convert", "Convert a Hugging Face model folder into a stateful OpenVINO IR folder");
-    cmd->add_option("model", options->model, "Model folder (config.json + *.safetensors)")
-        ->required();
+    options->model_argument.add_both(*cmd, "Model folder (config.json + *.safetensors)");
     cmd->add_option("--output,-o", options->output, "Folder to write the IR into")->required();
     cmd->add_option("--weight-format", options->weight_format,
                     "Weight compression: int8 (per-channel), int4 (group 128; embeddings and "
@@ -117,7 +118,10 @@ Command add_convert_command(CLI::App& app) {
                     "auto (the folder's safetensors) or dummy (random weights, for a built-in "
                     "name such as facebook/opt-125m or a folder's config.json)")
         ->check(CLI::IsMember({"auto", "safetensors", "dummy"}));
-    return [options] { return run_convert(*options); };
+    return [options] {
+        options->model = options->model_argument.resolve("convert");
+        return run_convert(*options);
+    };
 }
 
 }  // namespace ovllm::cli
