@@ -425,10 +425,7 @@ void parse_tools(const json& body, ChatTemplateRequest& chat) {
                                       effective.dump()),
                           "tool_choice");
     }
-    throw bad_request(fmt::format("tool_choice {} is not supported: forcing a tool call needs a "
-                                  "tool call parser, and none is configured in this server.",
-                                  effective.dump()),
-                      "tool_choice");
+    // "required" and named tools were refused by check_request_fields.
 }
 
 }  // namespace

@@ -168,6 +168,14 @@ std::vector<std::string> check_request_fields(const json& body, Endpoint endpoin
             });
         if (!known) unknown.push_back(key);
     }
+    // Forcing a tool call ("required" or a named tool) needs a tool call parser; refused
+    // before the tools themselves are checked, so the reason is the one given.
+    if (const auto choice = body.find("tool_choice");
+        choice != body.end() && (*choice == "required" || choice->is_object())) {
+        refuse("tool_choice", fmt::format("tool_choice {} forces a tool call, which needs a tool "
+                                          "call parser, and none is configured in this server",
+                                          choice->dump()));
+    }
     return unknown;
 }
 
