@@ -20,6 +20,7 @@
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
 #include "hub_models.hpp"
+#include "model_argument.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -29,12 +30,14 @@ namespace ovllm::cli {
 namespace {
 
 struct ThroughputCommand {
+    ModelArgument model;
     bench::ThroughputOptions options;
     config::FlagTracker tracker;
     bool disable_detokenize = false;
 };
 
 struct LatencyCommand {
+    ModelArgument model;
     bench::LatencyOptions options;
     config::FlagTracker tracker;
     bool disable_detokenize = false;
@@ -98,6 +101,10 @@ void log_engine_times(const engine::LLMEngine& engine) {
 
 int run_throughput(ThroughputCommand& cmd) {
     bench::ThroughputOptions& o = cmd.options;
+    if (cmd.model.positional_given()) {  // else --model, or the benchmark's default model
+        o.engine.model = cmd.model.resolve(cmd.tracker.was_set("model") ? o.engine.model : "",
+                                           "bench throughput");
+    }
     bench::validate(o);
     config::log_notes(
         config::resolve_engine_config(o.engine, cmd.tracker, config::process_environment()));
@@ -147,6 +154,10 @@ double run_batch(engine::LLMEngine& engine, const std::vector<engine::PromptInpu
 
 int run_latency(LatencyCommand& cmd) {
     bench::LatencyOptions& o = cmd.options;
+    if (cmd.model.positional_given()) {  // else --model, or the benchmark's default model
+        o.engine.model =
+            cmd.model.resolve(cmd.tracker.was_set("model") ? o.engine.model : "", "bench latency");
+    }
     bench::validate(o);
     config::log_notes(
         config::resolve_engine_config(o.engine, cmd.tracker, config::process_environment()));
@@ -199,12 +210,14 @@ Command add_bench_command(CLI::App& app) {
 
     auto throughput = std::make_shared<ThroughputCommand>();
     CLI::App* tp = bench->add_subcommand("throughput", "Requests/s and tokens/s of a workload");
+    throughput->model.add_positional(*tp, "Model folder or built-in name");
     bench::add_throughput_flags(*tp, throughput->options, throughput->tracker);
     config::add_bool_flag(*tp, "disable-detokenize", throughput->disable_detokenize,
                           "keep outputs as token ids (no detokenizer time)");
 
     auto latency = std::make_shared<LatencyCommand>();
     CLI::App* lat = bench->add_subcommand("latency", "End-to-end latency of one batch");
+    latency->model.add_positional(*lat, "Model folder or built-in name");
     bench::add_latency_flags(*lat, latency->options, latency->tracker);
     config::add_bool_flag(*lat, "disable-detokenize", latency->disable_detokenize,
                           "keep outputs as token ids (no detokenizer time)");

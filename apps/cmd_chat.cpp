@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "hub_models.hpp"
+#include "model_argument.hpp"
 #include "ovllm/llm.hpp"
 #include "tokenizer/generation_config.hpp"
 #include "util/cli_flags.hpp"
@@ -18,6 +19,7 @@ namespace ovllm::cli {
 namespace {
 
 struct ChatOptions {
+    ModelArgument model;
     EngineConfig engine;
     config::FlagTracker tracker;
     SamplingParams sampling;
@@ -42,6 +44,7 @@ void apply_generation_defaults(ChatOptions& o) {
 }
 
 int run_chat(ChatOptions& o) {
+    o.engine.model = o.model.resolve(o.engine.model, "chat");
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
     resolve_hub_models(o.engine, o.tracker.hub);
@@ -81,6 +84,7 @@ int run_chat(ChatOptions& o) {
 Command add_chat_command(CLI::App& app) {
     auto o = std::make_shared<ChatOptions>();
     CLI::App* cmd = app.add_subcommand("chat", "Chat with a model in the terminal");
+    o->model.add_positional(*cmd, "Model folder, IR folder, .gguf file or built-in name");
     config::add_engine_flags(*cmd, o->engine, o->tracker);
     config::add_value_flag(*cmd, "system-prompt", o->system_prompt, "A system message first");
     config::add_value_flag(*cmd, "max-tokens", o->max_tokens, "Longest reply in tokens");

@@ -18,6 +18,7 @@
 #include "model/quantize.hpp"
 #include "model/registry.hpp"
 #include "model/safetensors_weights.hpp"
+#include "model_argument.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -26,6 +27,7 @@ namespace ovllm::cli {
 namespace {
 
 struct ConvertOptions {
+    ModelArgument model_argument;
     std::string model;
     std::string output;
     std::string weight_format = "int8";
@@ -110,9 +112,8 @@ Command add_convert_command(CLI::App& app) {
     auto options = std::make_shared<ConvertOptions>();
     CLI::App* cmd = app.add_subcommand(
         "convert", "Convert a Hugging Face model folder into a stateful OpenVINO IR folder");
-    cmd->add_option("model", options->model,
-                    "Model folder (config.json + *.safetensors) or hub name ORG/NAME")
-        ->required();
+    options->model_argument.add_both(
+        *cmd, "Model folder (config.json + *.safetensors) or hub name ORG/NAME");
     cmd->add_option("--output,-o", options->output, "Folder to write the IR into")->required();
     cmd->add_option("--weight-format", options->weight_format,
                     "Weight compression: int8 (per-channel), int4 (group 128; embeddings and "
@@ -124,6 +125,7 @@ Command add_convert_command(CLI::App& app) {
         ->check(CLI::IsMember({"auto", "safetensors", "dummy"}));
     config::add_hub_flags(*cmd, options->revision, options->gguf_file);
     return [options] {
+        options->model = options->model_argument.resolve("convert");
         const bool dummy = options->load_format == "dummy";
         options->model =
             resolve_hub_model(options->model, options->revision, options->gguf_file,

@@ -19,6 +19,7 @@
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
 #include "hub_models.hpp"
+#include "model_argument.hpp"
 #include "ovllm/llm.hpp"
 #include "structured_output/request_forms.hpp"
 #include "structured_output/schema_check.hpp"
@@ -29,6 +30,7 @@ namespace ovllm::cli {
 namespace {
 
 struct GenerateOptions {
+    ModelArgument model;
     EngineConfig engine;
     config::FlagTracker tracker;
     SamplingParams sampling;
@@ -149,6 +151,7 @@ nlohmann::json to_json(const RequestOutput& out) {
 }
 
 int run_generate(GenerateOptions& o) {
+    o.engine.model = o.model.resolve(o.engine.model, "generate");
     config::log_notes(
         config::resolve_engine_config(o.engine, o.tracker, config::process_environment()));
     resolve_hub_models(o.engine, o.tracker.hub);
@@ -210,6 +213,7 @@ void add_sampling_flags(CLI::App& cmd, GenerateOptions& o) {
 Command add_generate_command(CLI::App& app) {
     auto o = std::make_shared<GenerateOptions>();
     CLI::App* cmd = app.add_subcommand("generate", "Generate completions offline");
+    o->model.add_positional(*cmd, "Model folder, IR folder, .gguf file or built-in name");
     config::add_engine_flags(*cmd, o->engine, o->tracker);
     cmd->add_option("--prompt", o->prompts, "A prompt (repeatable)");
     config::add_value_flag(*cmd, "prompt-file", o->prompt_file,

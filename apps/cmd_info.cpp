@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "hub_models.hpp"
 #include "model/loader.hpp"
+#include "model_argument.hpp"
 #include "runner/model_runner.hpp"
 #include "runner/precision.hpp"
 #include "util/cli_flags.hpp"
@@ -16,6 +17,7 @@ namespace ovllm::cli {
 namespace {
 
 struct InfoOptions {
+    ModelArgument model_argument;
     std::string model;
     std::string load_format = "auto";
     std::string dtype = "auto";
@@ -89,13 +91,16 @@ Command add_info_command(CLI::App& app) {
     auto options = std::make_shared<InfoOptions>();
     CLI::App* cmd =
         app.add_subcommand("info", "Show a model's shape and its compiled KV-cache layout");
-    cmd->add_option("model", options->model, "Model folder, hub name or built-in name")->required();
+    options->model_argument.add_both(*cmd, "Model folder, hub name or built-in name");
     config::add_hub_flags(*cmd, options->revision, options->gguf_file);
     cmd->add_option("--load-format", options->load_format, "auto | dummy");
     cmd->add_option("--dtype", options->dtype, "Inference precision: auto | bf16 | f16 | f32");
     cmd->add_option("--kv-cache-dtype", options->kv_cache_dtype,
                     "KV-cache precision: auto | u8 | i8 | f16 | bf16 | f32");
-    return [options] { return run_info(*options); };
+    return [options] {
+        options->model = options->model_argument.resolve("info");
+        return run_info(*options);
+    };
 }
 
 }  // namespace ovllm::cli

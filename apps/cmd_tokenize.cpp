@@ -19,7 +19,8 @@ namespace {
 
 struct TokenizeOptions {
     std::string model;
-    std::string revision;  // a hub name's branch, tag or commit
+    std::string revision;                // a hub name's branch, tag or commit
+    std::vector<std::string> arguments;  // [MODEL] TEXT
     std::string text;
     std::string jsonl;
     bool add_special_tokens = false;
@@ -28,6 +29,7 @@ struct TokenizeOptions {
 struct DetokenizeOptions {
     std::string model;
     std::string revision;
+    std::vector<std::string> arguments;  // [MODEL] IDS
     std::string ids;
     bool skip_special_tokens = false;
 };
@@ -38,7 +40,27 @@ void print_ids(const std::vector<int64_t>& ids) {
     std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
-int run_tokenize(const TokenizeOptions& opt) {
+// `ovllm tokenize M TEXT` or `ovllm tokenize --model M TEXT`: the model comes first when
+// --model is absent. Fills `model` and returns the remaining arguments.
+std::vector<std::string> take_model(const std::string& command, std::string& model,
+                                    std::vector<std::string> arguments, size_t wanted) {
+    if (model.empty()) {
+        if (arguments.empty()) {
+            throw_error("no model: run `ovllm {} MODEL ...` or `ovllm {} --model MODEL ...`",
+                        command, command);
+        }
+        model = arguments.front();
+        arguments.erase(arguments.begin());
+    }
+    if (arguments.size() > wanted) {
+        throw_error("{}: unexpected argument '{}'", command, arguments[wanted]);
+    }
+    return arguments;
+}
+
+int run_tokenize(TokenizeOptions& opt) {
+    const std::vector<std::string> rest = take_model("tokenize", opt.model, opt.arguments, 1);
+    if (!rest.empty()) opt.text = rest.front();
     const auto tok = tokenizer::Tokenizer::from_folder(
         resolve_hub_model(opt.model, opt.revision, "", hub::FileSet::tokenizer));
     if (opt.jsonl.empty()) {
@@ -88,10 +110,20 @@ std::vector<int64_t> parse_ids(const std::string& text) {
     return ids;
 }
 
-int run_detokenize(const DetokenizeOptions& opt) {
+int run_detokenize(DetokenizeOptions& opt) {
+    const std::vector<std::string> rest = take_model("detokenize", opt.model, opt.arguments, 1);
+    if (rest.empty()) throw_error("detokenize: no token ids given (e.g. 1,2,3)");
+    opt.ids = rest.front();
     const auto tok = tokenizer::Tokenizer::from_folder(
         resolve_hub_model(opt.model, opt.revision, "", hub::FileSet::tokenizer));
-    std::string text = tok.decode(parse_ids(opt.ids), opt.skip_special_tokens);
+    const std::vector<int64_t> ids = parse_ids(opt.ids);
+    for (const int64_t id : ids) {
+        if (id < 0 || static_cast<size_t>(id) >= tok.vocab_size() || !tok.id_to_token(id)) {
+            throw_error("detokenize: token id {} is not in the vocabulary of {} ({} tokens)", id,
+                        opt.model, tok.vocab_size());
+        }
+    }
+    std::string text = tok.decode(ids, opt.skip_special_tokens);
     text.push_back('\n');
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
@@ -103,14 +135,13 @@ Command add_tokenize_command(CLI::App& app) {
     auto opt = std::make_shared<TokenizeOptions>();
     CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids of a text as a JSON array");
     cmd->add_option("--model,--tokenizer", opt->model,
-                    "Model folder holding tokenizer.json, or a hub name")
-        ->required();
+                    "Model folder holding tokenizer.json, or a hub name");
     config::add_value_flag(*cmd, "revision", opt->revision, "Branch, tag or commit of a hub name");
     cmd->add_flag("--add-special-tokens", opt->add_special_tokens,
                   "Let the post-processor add BOS/EOS as the model expects");
     cmd->add_option("--jsonl", opt->jsonl,
                     "File with one {\"text\": ...} per line; prints one array per line");
-    cmd->add_option("text", opt->text, "Text to tokenize");
+    cmd->add_option("arguments", opt->arguments, "[MODEL] TEXT: the model unless --model");
     return [opt] { return run_tokenize(*opt); };
 }
 
@@ -118,11 +149,11 @@ Command add_detokenize_command(CLI::App& app) {
     auto opt = std::make_shared<DetokenizeOptions>();
     CLI::App* cmd = app.add_subcommand("detokenize", "Print the text of comma-separated token ids");
     cmd->add_option("--model,--tokenizer", opt->model,
-                    "Model folder holding tokenizer.json, or a hub name")
-        ->required();
+                    "Model folder holding tokenizer.json, or a hub name");
     config::add_value_flag(*cmd, "revision", opt->revision, "Branch, tag or commit of a hub name");
     cmd->add_flag("--skip-special-tokens", opt->skip_special_tokens, "Leave special tokens out");
-    cmd->add_option("ids", opt->ids, "Token ids, e.g. 1,2,3")->required();
+    cmd->add_option("arguments", opt->arguments,
+                    "[MODEL] IDS (e.g. 1,2,3): the model unless --model");
     return [opt] { return run_detokenize(*opt); };
 }
 

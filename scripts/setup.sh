@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3-venv git
-  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libfmt-dev libspdlog-dev
+  nlohmann-json3-dev libcpp-httplib-dev libmicrohttpd-dev libcli11-dev libfmt-dev libspdlog-dev
   libpcre2-dev libutf8proc-dev libgtest-dev libgmock-dev libbenchmark-dev
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libcurl4-openssl-dev libssl-dev ca-certificates)

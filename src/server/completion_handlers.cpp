@@ -2,7 +2,9 @@
 // response or a server-sent-event stream fed from the engine's output streams.
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -19,7 +21,8 @@ namespace {
 // Everything a response needs besides the engine outputs.
 struct Job {
     bool chat = false;
-    std::string id;
+    std::string id;         // the response's id
+    std::string engine_id;  // unique base of the engine request ids
     std::string model;
     int64_t created = 0;
     int n = 1;
@@ -29,11 +32,14 @@ struct Job {
     bool include_usage = false;
     bool continuous_usage_stats = false;
     std::optional<int> logprobs;  // completions: top-N; chat: top_logprobs when enabled
+    bool return_token_ids = false;
+    std::vector<std::vector<int64_t>> prompt_token_ids;  // per prompt, when return_token_ids
 };
 
 // One choice's progress: what was sent or gathered so far.
 struct ChoiceState {
-    std::string text;  // non-streaming: the whole text
+    std::string text;                // non-streaming: the whole text
+    std::vector<int64_t> token_ids;  // non-streaming, with return_token_ids
     std::vector<PositionLogprobs> logprobs;
     size_t text_bytes = 0;  // bytes of text produced so far, echo included (text_offset base)
     bool started = false;
@@ -61,6 +67,11 @@ ChoiceUpdate make_update(const Job& job, size_t prompt, ChoiceState& state,
                                     output.logprobs,
                                     state.text_bytes + (update.text.size() - output.text.size()));
     }
+    if (job.return_token_ids) {
+        update.token_ids = output.token_ids;
+        // Completions carry the prompt's ids in each choice's first chunk (chat: top level).
+        if (!state.started && !job.chat) update.prompt_token_ids = job.prompt_token_ids[prompt];
+    }
     state.started = true;
     state.text_bytes += update.text.size();
     if (output.finish_reason) {
@@ -72,13 +83,40 @@ ChoiceUpdate make_update(const Job& job, size_t prompt, ChoiceState& state,
     return update;
 }
 
-GenerateRequest make_request(ServerContext& context, std::string request_id,
+GenerateRequest make_request(ServerContext& context, Job& job, const RequestExtras& extras,
                              std::vector<int64_t> ids, std::string text, SamplingParams params) {
     if (ids.empty()) throw bad_request("Prompt cannot be empty.", "prompt");
+    if (extras.truncate_prompt_tokens) {
+        // vLLM keeps the prompt's last tokens; -1 means as many as the context holds.
+        const int keep = *extras.truncate_prompt_tokens < 0 ? context.max_model_len
+                                                            : *extras.truncate_prompt_tokens;
+        if (ids.size() > static_cast<size_t>(keep)) ids.erase(ids.begin(), ids.end() - keep);
+    }
+    if (job.return_token_ids) job.prompt_token_ids.push_back(ids);
+    std::string request_id = fmt::format("{}-{}", job.engine_id, job.requests.size());
     params.max_tokens =
         resolve_max_tokens(params.max_tokens, static_cast<int>(ids.size()), context.max_model_len);
     params.output_kind = OutputKind::delta;
     return {std::move(request_id), std::move(ids), std::move(text), std::move(params)};
+}
+
+// The response id: vLLM's prefix and the client's request_id, or a generated one.
+void name_job(ServerContext& context, Job& job, std::string_view prefix,
+              const RequestExtras& extras) {
+    job.engine_id = context.make_id(prefix);
+    job.id =
+        extras.request_id.empty() ? job.engine_id : fmt::format("{}-{}", prefix, extras.request_id);
+    job.return_token_ids = extras.return_token_ids;
+    if (!extras.ignored_fields.empty()) {
+        std::string names;
+        for (const std::string& name : extras.ignored_fields) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        OVLLM_WARN(
+            "The following fields were present in request {} but ignored (they are "
+            "not in vLLM's protocol): {}",
+            job.id, names);
+    }
 }
 
 void log_job(const ServerContext& context, const Job& job) {
@@ -100,25 +138,26 @@ Job completion_job(ServerContext& context, const json& body) {
     Job job;
     job.model = context.resolve_model(request.model);
     context.check_overload();
-    job.id = context.make_id("cmpl");
+    name_job(context, job, "cmpl", request.extras);
     job.n = request.params.n;
     job.stream = request.stream;
     job.include_usage = request.include_usage;
     job.continuous_usage_stats = request.continuous_usage_stats;
     job.logprobs = request.logprobs;
     for (size_t i = 0; i < request.prompts.size(); ++i) {
-        PromptInput& prompt = request.prompts[i];
-        std::vector<int64_t> ids = prompt.is_tokens ? std::move(prompt.token_ids)
-                                                    : context.engine.tokenize(prompt.text, true);
+        CompletionPrompt& prompt = request.prompts[i];
+        std::vector<int64_t> ids =
+            prompt.is_tokens
+                ? std::move(prompt.token_ids)
+                : context.engine.tokenize(prompt.text, request.extras.add_special_tokens);
         if (prompt.is_tokens && context.model.vocab_size > 0) {
             check_token_ids(ids, context.model.vocab_size);
         }
         std::string echo;
         if (request.echo) echo = prompt.is_tokens ? context.engine.detokenize(ids) : prompt.text;
         job.echo.push_back(std::move(echo));
-        job.requests.push_back(make_request(context, fmt::format("{}-{}", job.id, i),
-                                            std::move(ids), std::move(prompt.text),
-                                            request.params));
+        job.requests.push_back(make_request(context, job, request.extras, std::move(ids),
+                                            std::move(prompt.text), request.params));
     }
     return job;
 }
@@ -129,7 +168,7 @@ Job chat_job(ServerContext& context, const json& body) {
     job.chat = true;
     job.model = context.resolve_model(request.model);
     context.check_overload();
-    job.id = context.make_id("chatcmpl");
+    name_job(context, job, "chatcmpl", request.extras);
     job.n = request.params.n;
     job.stream = request.stream;
     job.include_usage = request.include_usage;
@@ -137,11 +176,11 @@ Job chat_job(ServerContext& context, const json& body) {
     if (request.logprobs) job.logprobs = request.top_logprobs;
     request.chat.chat_template = context.options.chat_template;
     std::string prompt = context.engine.apply_chat_template(request.chat);
-    // The template already holds any BOS; adding special tokens again would double it.
-    std::vector<int64_t> ids = context.engine.tokenize(prompt, false);
+    // The template already holds any BOS; add_special_tokens (default false) would double it.
+    std::vector<int64_t> ids = context.engine.tokenize(prompt, request.extras.add_special_tokens);
     job.echo.emplace_back();
-    job.requests.push_back(
-        make_request(context, job.id + "-0", std::move(ids), std::move(prompt), request.params));
+    job.requests.push_back(make_request(context, job, request.extras, std::move(ids),
+                                        std::move(prompt), request.params));
     return job;
 }
 
@@ -150,29 +189,87 @@ std::string_view object_name(const Job& job, bool chunk) {
     return chunk ? "chat.completion.chunk" : "chat.completion";
 }
 
-void respond_whole(ServerContext& context, Job& job, httplib::Response& response) {
-    Generation generation(context.engine, context.metrics, std::move(job.requests));
-    std::vector<ChoiceState> choices(generation.num_prompts() * static_cast<size_t>(job.n));
+// A response being generated: the job, its engine requests and each choice's progress.
+// Polled by an I/O thread and cancelled by another, hence the mutex.
+struct Session {
+    Session(ServerContext& context, Job&& taken)
+        : job(std::move(taken)),
+          generation(context.engine, context.metrics, std::move(job.requests)),
+          choices(generation.num_prompts() * static_cast<size_t>(job.n)) {}
+
+    void set_wake(std::function<void()> wake) {
+        const std::lock_guard lock(mutex);
+        wake_ = wake;
+        generation.set_wake(wake_);
+    }
+    void cancel() {
+        std::function<void()> wake;
+        {
+            const std::lock_guard lock(mutex);
+            generation.abort();
+            wake = wake_;
+        }
+        if (wake) wake();  // the aborted requests are done now: let the reader see it
+    }
+
+    Job job;
+    Generation generation;
+    std::vector<ChoiceState> choices;
+    std::mutex mutex;
+
+  private:
+    std::function<void()> wake_;
+};
+
+// A non-streamed response: gathers every output, then answers once all are done.
+class WholeResponse : public http::ResponseSource {
+  public:
+    WholeResponse(ServerContext& context, Job&& job) : session_(context, std::move(job)) {}
+    void set_wake(std::function<void()> wake) override { session_.set_wake(std::move(wake)); }
+    void cancel() override { session_.cancel(); }
+    std::optional<http::Response> poll() override;
+
+  private:
+    http::Response body() const;
+    Session session_;
+};
+
+std::optional<http::Response> WholeResponse::poll() {
+    const std::lock_guard lock(session_.mutex);
+    const Job& job = session_.job;
     Generation::Event event;
     while (true) {
-        const auto state = generation.next(std::chrono::seconds(1), event);
-        if (state == Generation::State::done) break;
-        if (state == Generation::State::error) throw internal_error(generation.error());
-        if (state != Generation::State::output) continue;
+        const auto state = session_.generation.next(std::chrono::milliseconds(0), event);
+        if (state == Generation::State::done) return body();
+        if (state == Generation::State::error) {
+            http::Response response =
+                json_response(error_json(internal_error(session_.generation.error())));
+            response.status = 500;
+            return response;
+        }
+        if (state == Generation::State::timeout) return std::nullopt;
         for (const CompletionOutput& output : event.output.outputs) {
-            ChoiceState& choice = choices[event.prompt * size_t(job.n) + size_t(output.index)];
+            const size_t index = event.prompt * size_t(job.n) + size_t(output.index);
+            if (index >= session_.choices.size()) continue;
+            ChoiceState& choice = session_.choices[index];
             const ChoiceUpdate update = make_update(job, event.prompt, choice, output);
             choice.text += update.text;
+            choice.token_ids.insert(choice.token_ids.end(), output.token_ids.begin(),
+                                    output.token_ids.end());
             choice.logprobs.insert(choice.logprobs.end(), output.logprobs.begin(),
                                    output.logprobs.end());
         }
     }
+}
+
+http::Response WholeResponse::body() const {
+    const Job& job = session_.job;
     json list = json::array();
-    for (size_t i = 0; i < choices.size(); ++i) {
-        ChoiceState& choice = choices[i];
+    for (size_t i = 0; i < session_.choices.size(); ++i) {
+        const ChoiceState& choice = session_.choices[i];
         ChoiceUpdate update;
         update.index = static_cast<int>(i);
-        update.text = std::move(choice.text);
+        update.text = choice.text;
         if (job.logprobs) {
             const size_t echo_bytes = job.echo[i / size_t(job.n)].size();
             update.logprobs = job.chat ? chat_logprobs_json(choice.logprobs, *job.logprobs)
@@ -180,55 +277,72 @@ void respond_whole(ServerContext& context, Job& job, httplib::Response& response
         }
         update.finish_reason = choice.finish_reason.value_or("abort");
         update.stop_reason = choice.stop_reason;
+        if (job.return_token_ids) {
+            update.token_ids = choice.token_ids;
+            if (!job.chat) update.prompt_token_ids = job.prompt_token_ids[i / size_t(job.n)];
+        }
         list.push_back(job.chat ? chat_message_choice_json(update)
                                 : completion_choice_json(update));
     }
-    const json body = response_json(job.id, object_name(job, false), job.created, job.model,
-                                    std::move(list), generation.usage());
-    response.set_content(dump_json(body), "application/json");
+    json body = response_json(job.id, object_name(job, false), job.created, job.model,
+                              std::move(list), session_.generation.usage());
+    if (job.chat && job.return_token_ids) body["prompt_token_ids"] = job.prompt_token_ids.front();
+    return json_response(body);
 }
 
-// A streaming response in progress; owned by the content provider.
-struct StreamSession {
-    Job job;
-    std::unique_ptr<Generation> generation;
-    std::vector<ChoiceState> choices;
-    bool opened = false;
-    bool finished = false;
+void write_event(std::string& out, const std::string& payload) {
+    out += "data: ";
+    out += payload;
+    out += "\n\n";
+}
+
+void write_chunk(const Job& job, std::string& out, json choices, std::optional<Usage> usage) {
+    write_event(out, dump_json(response_json(job.id, object_name(job, true), job.created, job.model,
+                                             std::move(choices), usage)));
+}
+
+// A streamed response: server-sent events, one chunk per output and choice.
+class StreamResponse : public http::BodySource {
+  public:
+    StreamResponse(ServerContext& context, Job&& job) : session_(context, std::move(job)) {}
+    void set_wake(std::function<void()> wake) override { session_.set_wake(std::move(wake)); }
+    void cancel() override { session_.cancel(); }
+    Poll poll(std::string& out) override;
+
+  private:
+    void open(std::string& out);
+    void write_outputs(std::string& out, const Generation::Event& event);
+    void close(std::string& out);
+
+    Session session_;
+    bool opened_ = false;
+    bool finished_ = false;
 };
 
-bool write_event(httplib::DataSink& sink, const std::string& payload) {
-    const std::string frame = "data: " + payload + "\n\n";
-    return sink.write(frame.data(), frame.size());
-}
-
-bool write_chunk(StreamSession& session, httplib::DataSink& sink, json choices,
-                 std::optional<Usage> usage) {
-    const Job& job = session.job;
-    return write_event(sink, dump_json(response_json(job.id, object_name(job, true), job.created,
-                                                     job.model, std::move(choices), usage)));
-}
-
 // Chat streams open with one chunk per choice carrying the assistant role.
-bool open_stream(StreamSession& session, httplib::DataSink& sink) {
-    session.opened = true;
-    if (!session.job.chat) return true;
-    for (size_t i = 0; i < session.choices.size(); ++i) {
+void StreamResponse::open(std::string& out) {
+    opened_ = true;
+    if (!session_.job.chat) return;
+    for (size_t i = 0; i < session_.choices.size(); ++i) {
         ChoiceUpdate update;
         update.index = static_cast<int>(i);
         const json choice = chat_delta_choice_json(update, /*with_role=*/true);
-        if (!write_chunk(session, sink, json::array({choice}), std::nullopt)) return false;
+        json chunk =
+            response_json(session_.job.id, object_name(session_.job, true), session_.job.created,
+                          session_.job.model, json::array({choice}), std::nullopt);
+        if (i == 0 && session_.job.return_token_ids) {
+            chunk["prompt_token_ids"] = session_.job.prompt_token_ids.front();
+        }
+        write_event(out, dump_json(chunk));
     }
-    return true;
 }
 
-bool write_outputs(StreamSession& session, httplib::DataSink& sink,
-                   const Generation::Event& event) {
-    const Job& job = session.job;
+void StreamResponse::write_outputs(std::string& out, const Generation::Event& event) {
+    const Job& job = session_.job;
     for (const CompletionOutput& output : event.output.outputs) {
         const size_t index = event.prompt * size_t(job.n) + size_t(output.index);
-        if (index >= session.choices.size()) continue;
-        ChoiceState& state = session.choices[index];
+        if (index >= session_.choices.size()) continue;
+        ChoiceState& state = session_.choices[index];
         if (output.text.empty() && output.token_ids.empty() && !output.finish_reason &&
             (state.started || job.echo[event.prompt].empty())) {
             continue;
@@ -237,93 +351,66 @@ bool write_outputs(StreamSession& session, httplib::DataSink& sink,
         json choice =
             job.chat ? chat_delta_choice_json(update, false) : completion_choice_json(update);
         std::optional<Usage> usage;
-        if (job.continuous_usage_stats) usage = session.generation->usage();
-        if (!write_chunk(session, sink, json::array({std::move(choice)}), usage)) return false;
+        if (job.continuous_usage_stats) usage = session_.generation.usage();
+        write_chunk(job, out, json::array({std::move(choice)}), usage);
     }
-    return true;
 }
 
-bool close_stream(StreamSession& session, httplib::DataSink& sink) {
-    const Job& job = session.job;
-    // A choice the engine ended without a reason (e.g. aborted) still gets a final chunk.
-    for (size_t i = 0; i < session.choices.size(); ++i) {
-        if (session.choices[i].finish_reason) continue;
+void StreamResponse::close(std::string& out) {
+    const Job& job = session_.job;
+    // A choice the engine ended without a reason (aborted) still gets a final chunk.
+    for (size_t i = 0; i < session_.choices.size(); ++i) {
+        if (session_.choices[i].finish_reason) continue;
         ChoiceUpdate update;
         update.index = static_cast<int>(i);
         update.finish_reason = "abort";
         json choice =
             job.chat ? chat_delta_choice_json(update, false) : completion_choice_json(update);
-        if (!write_chunk(session, sink, json::array({std::move(choice)}), std::nullopt)) {
-            return false;
-        }
+        write_chunk(job, out, json::array({std::move(choice)}), std::nullopt);
     }
-    if (job.include_usage &&
-        !write_chunk(session, sink, json::array(), session.generation->usage())) {
-        return false;
-    }
-    return write_event(sink, "[DONE]");
+    if (job.include_usage) write_chunk(job, out, json::array(), session_.generation.usage());
+    write_event(out, "[DONE]");
 }
 
-// One step of the stream: called by the HTTP library until it calls sink.done(). Returning
-// false drops the connection; the releaser then aborts the engine requests.
-bool provide(StreamSession& session, httplib::DataSink& sink) {
-    if (session.finished) {
-        sink.done();
-        return true;
-    }
-    if (!session.opened && !open_stream(session, sink)) return false;
+http::BodySource::Poll StreamResponse::poll(std::string& out) {
+    const std::lock_guard lock(session_.mutex);
+    if (finished_) return Poll::end;
+    if (!opened_) open(out);
     Generation::Event event;
-    const auto state = session.generation->next(std::chrono::milliseconds(100), event);
-    switch (state) {
-        case Generation::State::timeout:
-            return sink.is_writable();
-        case Generation::State::output:
-            return write_outputs(session, sink, event);
-        case Generation::State::error: {
-            session.finished = true;
-            const json error = error_json(internal_error(session.generation->error()));
-            return write_event(sink, dump_json(error)) && write_event(sink, "[DONE]");
+    while (true) {
+        switch (session_.generation.next(std::chrono::milliseconds(0), event)) {
+            case Generation::State::timeout:
+                return Poll::wait;
+            case Generation::State::output:
+                write_outputs(out, event);
+                break;
+            case Generation::State::error:
+                finished_ = true;
+                write_event(out,
+                            dump_json(error_json(internal_error(session_.generation.error()))));
+                write_event(out, "[DONE]");
+                return Poll::end;
+            case Generation::State::done:
+                finished_ = true;
+                close(out);
+                return Poll::end;
         }
-        case Generation::State::done:
-            session.finished = true;
-            return close_stream(session, sink);
     }
-    return false;
 }
 
-void respond_stream(ServerContext& context, Job& job, httplib::Response& response) {
-    auto session = std::make_shared<StreamSession>();
-    session->generation =
-        std::make_unique<Generation>(context.engine, context.metrics, std::move(job.requests));
-    session->choices.resize(session->generation->num_prompts() * static_cast<size_t>(job.n));
-    session->job = std::move(job);
-    response.set_header("Cache-Control", "no-cache");
-    response.set_chunked_content_provider(
-        "text/event-stream",
-        [session](size_t, httplib::DataSink& sink) {
-            try {
-                return provide(*session, sink);
-            } catch (const std::exception& error) {
-                OVLLM_ERROR("Stream {} failed: {}", session->job.id, error.what());
-                return false;
-            }
-        },
-        [session](bool success) {
-            if (success) return;
-            OVLLM_INFO("Aborted request {}: the client went away.", session->job.id);
-            session->generation->abort();
-        });
-}
-
-void respond(ServerContext& context, Job job, httplib::Response& response) {
+http::Result respond(ServerContext& context, Job job) {
     job.created = static_cast<int64_t>(std::time(nullptr));
     log_job(context, job);
     try {
-        if (job.stream) {
-            respond_stream(context, job, response);
-        } else {
-            respond_whole(context, job, response);
+        if (!job.stream) {
+            return std::shared_ptr<http::ResponseSource>(
+                std::make_shared<WholeResponse>(context, std::move(job)));
         }
+        http::Response response;
+        response.content_type = "text/event-stream";
+        response.headers.emplace_back("Cache-Control", "no-cache");
+        response.stream = std::make_shared<StreamResponse>(context, std::move(job));
+        return response;
     } catch (const Error& error) {
         // The engine refused the request (submit threw).
         throw bad_request(error.what());
@@ -341,38 +428,33 @@ json with_defaults(const ServerContext& context, json body) {
 // The token ids a job's prompts become, one {"token_ids": [...]} per prompt: what
 // vllm-router's kv_aware policy asks a replica for (POST /v1/completions/render and
 // /v1/chat/completions/render) to find the replica holding the longest cached prefix.
-void respond_render(const Job& job, httplib::Response& response) {
+http::Response respond_render(const Job& job) {
     json list = json::array();
     for (const GenerateRequest& request : job.requests) {
         list.push_back({{"token_ids", request.prompt_token_ids}});
     }
-    response.set_content(dump_json(list), "application/json");
+    return json_response(list);
 }
 
 }  // namespace
 
-void handle_completions_render(ServerContext& context, const httplib::Request& request,
-                               httplib::Response& response) {
-    respond_render(completion_job(context, with_defaults(context, parse_json_body(request.body))),
-                   response);
+http::Result handle_completions_render(ServerContext& context, const http::Request& request) {
+    return respond_render(
+        completion_job(context, with_defaults(context, parse_json_body(request.body))));
 }
 
-void handle_chat_completions_render(ServerContext& context, const httplib::Request& request,
-                                    httplib::Response& response) {
-    respond_render(chat_job(context, with_defaults(context, parse_json_body(request.body))),
-                   response);
+http::Result handle_chat_completions_render(ServerContext& context, const http::Request& request) {
+    return respond_render(chat_job(context, with_defaults(context, parse_json_body(request.body))));
 }
 
-void handle_completions(ServerContext& context, const httplib::Request& request,
-                        httplib::Response& response) {
-    respond(context, completion_job(context, with_defaults(context, parse_json_body(request.body))),
-            response);
+http::Result handle_completions(ServerContext& context, const http::Request& request) {
+    return respond(context,
+                   completion_job(context, with_defaults(context, parse_json_body(request.body))));
 }
 
-void handle_chat_completions(ServerContext& context, const httplib::Request& request,
-                             httplib::Response& response) {
-    respond(context, chat_job(context, with_defaults(context, parse_json_body(request.body))),
-            response);
+http::Result handle_chat_completions(ServerContext& context, const http::Request& request) {
+    return respond(context,
+                   chat_job(context, with_defaults(context, parse_json_body(request.body))));
 }
 
 }  // namespace ovllm::server

@@ -23,7 +23,7 @@ struct GenerateRequest {
 };
 
 // Counters are totals since the engine started; gauges are the current values.
-struct EngineStats {
+struct EngineSnapshot {
     int num_running = 0;
     int num_waiting = 0;
     double kv_cache_usage = 0.0;        // fraction in [0, 1]
@@ -66,7 +66,7 @@ class EngineClient {
     // cannot render (its message is returned to the client as a 400).
     virtual std::string apply_chat_template(const ChatTemplateRequest& request) = 0;
 
-    virtual EngineStats stats() = 0;
+    virtual EngineSnapshot stats() = 0;
     virtual ModelInfo model_info() = 0;
 };
 

@@ -124,7 +124,7 @@ std::string EngineService::apply_chat_template(const ChatTemplateRequest& reques
     return chat_template_.render(messages, options);
 }
 
-EngineStats EngineService::stats() {
+EngineSnapshot EngineService::stats() {
     std::lock_guard lock(stats_mutex_);
     return stats_;
 }

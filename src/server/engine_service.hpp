@@ -37,7 +37,7 @@ class EngineService : public EngineClient {
     std::vector<int64_t> tokenize(std::string_view text, bool add_special_tokens) override;
     std::string detokenize(const std::vector<int64_t>& token_ids) override;
     std::string apply_chat_template(const ChatTemplateRequest& request) override;
-    EngineStats stats() override;
+    EngineSnapshot stats() override;
     ModelInfo model_info() override;
 
     // Closes every open stream, stops and joins the engine thread. Idempotent.
@@ -71,7 +71,7 @@ class EngineService : public EngineClient {
     std::unordered_map<std::string, std::shared_ptr<OutputStream>> streams_;
 
     mutable std::mutex stats_mutex_;
-    EngineStats stats_;
+    EngineSnapshot stats_;
 
     std::thread thread_;
 };

@@ -48,6 +48,10 @@ void Generation::abort() {
     }
 }
 
+void Generation::set_wake(const std::function<void()>& wake) {
+    for (Prompt& prompt : prompts_) prompt.stream->set_listener(wake);
+}
+
 void Generation::finish_choice(Prompt& prompt, size_t choice, const std::string& reason) {
     if (choice >= prompt.choice_done.size() || prompt.choice_done[choice]) return;
     prompt.choice_done[choice] = true;

@@ -3,6 +3,7 @@
 // submits them, merges their output streams, records metrics, and aborts whatever is
 // unfinished when it is destroyed (e.g. after the client went away).
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ class Generation {
 
     // Aborts every unfinished request in the engine and counts it as aborted.
     void abort();
+    // `wake` runs (on the engine's thread) whenever any request has a new output or ends.
+    void set_wake(const std::function<void()>& wake);
 
     int n() const { return n_; }
     size_t num_prompts() const { return prompts_.size(); }

@@ -1,11 +1,11 @@
 #include "server/http_server.hpp"
 
-#include <sys/socket.h>
-
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <ctime>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -40,6 +40,7 @@ const std::string& ServerContext::resolve_model(const std::string& requested) co
 }
 
 void ServerContext::check_overload() {
+    if (draining) throw service_unavailable("The server is shutting down.");
     if (options.max_waiting <= 0) return;
     const int waiting = engine.stats().num_waiting;
     if (waiting >= options.max_waiting) {
@@ -57,33 +58,39 @@ std::string ServerContext::make_id(std::string_view prefix) {
     return fmt::format("{}-{:016x}{:016x}", prefix, mix(), count);
 }
 
-void send_error(httplib::Response& response, const ApiError& error) {
+http::Response json_response(const json& body) {
+    http::Response response;
+    response.body = dump_json(body);
+    return response;
+}
+
+http::Response error_response(const http::Request& request, const ApiError& error) {
+    OVLLM_WARN("{} {} from {}: {} {}", request.method, request.path, request.peer, error.status(),
+               error.message());
+    http::Response response = json_response(error_json(error));
     response.status = error.status();
-    response.set_content(dump_json(error_json(error)), "application/json");
+    return response;
 }
 
 namespace {
 
-using Handler = std::function<void(ServerContext&, const httplib::Request&, httplib::Response&)>;
+using Handler = std::function<http::Result(ServerContext&, const http::Request&)>;
 
 // Every handler answers in the OpenAI error shape, whatever goes wrong inside it.
-httplib::Server::Handler guarded(ServerContext& context, Handler handler) {
-    return [&context, handler = std::move(handler)](const httplib::Request& request,
-                                                    httplib::Response& response) {
-        try {
-            handler(context, request, response);
-        } catch (const ApiError& error) {
-            send_error(response, error);
-        } catch (const Error& error) {
-            send_error(response, bad_request(error.what()));
-        } catch (const std::exception& error) {
-            OVLLM_ERROR("{} {} failed: {}", request.method, request.path, error.what());
-            send_error(response, internal_error(error.what()));
-        } catch (...) {
-            OVLLM_ERROR("{} {} failed with an unknown exception", request.method, request.path);
-            send_error(response, internal_error("Internal server error."));
-        }
-    };
+http::Result guarded(ServerContext& context, const Handler& handler, const http::Request& request) {
+    try {
+        return handler(context, request);
+    } catch (const ApiError& error) {
+        return error_response(request, error);
+    } catch (const Error& error) {
+        return error_response(request, bad_request(error.what()));
+    } catch (const std::exception& error) {
+        OVLLM_ERROR("{} {} failed: {}", request.method, request.path, error.what());
+        return error_response(request, internal_error(error.what()));
+    } catch (...) {
+        OVLLM_ERROR("{} {} failed with an unknown exception", request.method, request.path);
+        return error_response(request, internal_error("Internal server error."));
+    }
 }
 
 json model_card(const ServerContext& context, const std::string& name, int64_t created) {
@@ -109,14 +116,13 @@ json model_card(const ServerContext& context, const std::string& name, int64_t c
             {"permission", json::array({permission})}};
 }
 
-void handle_models(ServerContext& context, const httplib::Request&, httplib::Response& response) {
+http::Result handle_models(ServerContext& context, const http::Request&) {
     const auto created = static_cast<int64_t>(std::time(nullptr));
     json data = json::array();
     for (const std::string& name : context.options.served_model_names) {
         data.push_back(model_card(context, name, created));
     }
-    response.set_content(dump_json({{"object", "list"}, {"data", std::move(data)}}),
-                         "application/json");
+    return json_response({{"object", "list"}, {"data", std::move(data)}});
 }
 
 std::optional<bool> optional_bool(const json& body, const char* name) {
@@ -136,8 +142,7 @@ void check_optional_model(ServerContext& context, const json& body) {
 }
 
 // POST /tokenize: {prompt, add_special_tokens = true} or a chat {messages, ...}.
-void handle_tokenize(ServerContext& context, const httplib::Request& request,
-                     httplib::Response& response) {
+http::Result handle_tokenize(ServerContext& context, const http::Request& request) {
     const json body = parse_json_body(request.body);
     check_optional_model(context, body);
     std::vector<int64_t> ids;
@@ -160,12 +165,11 @@ void handle_tokenize(ServerContext& context, const httplib::Request& request,
                          {"max_model_len", context.max_model_len},
                          {"tokens", ids},
                          {"token_strs", nullptr}};
-    response.set_content(dump_json(result), "application/json");
+    return json_response(result);
 }
 
 // POST /detokenize: {tokens: [ids]} -> {prompt: text}.
-void handle_detokenize(ServerContext& context, const httplib::Request& request,
-                       httplib::Response& response) {
+http::Result handle_detokenize(ServerContext& context, const http::Request& request) {
     const json body = parse_json_body(request.body);
     check_optional_model(context, body);
     const auto it = body.find("tokens");
@@ -180,137 +184,186 @@ void handle_detokenize(ServerContext& context, const httplib::Request& request,
         ids.push_back(item.get<int64_t>());
     }
     if (context.model.vocab_size > 0) check_token_ids(ids, context.model.vocab_size);
-    response.set_content(dump_json({{"prompt", context.engine.detokenize(ids)}}),
-                         "application/json");
+    return json_response({{"prompt", context.engine.detokenize(ids)}});
 }
 
-void handle_metrics(ServerContext& context, const httplib::Request&, httplib::Response& response) {
-    response.set_content(context.metrics.render(context.engine.stats()),
-                         "text/plain; version=0.0.4; charset=utf-8");
+http::Result handle_metrics(ServerContext& context, const http::Request&) {
+    http::Response response;
+    response.body = context.metrics.render(context.engine.stats());
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return response;
 }
 
-bool authorized(const ServerContext& context, const httplib::Request& request) {
+http::Result handle_health(ServerContext& context, const http::Request&) {
+    http::Response response;
+    response.content_type.clear();
+    if (context.draining) response.status = 503;  // load balancers: take this one out
+    return response;
+}
+
+http::Result handle_version(ServerContext&, const http::Request&) {
+    return json_response({{"version", kVersion}});
+}
+
+bool authorized(const ServerContext& context, const http::Request& request) {
     if (context.options.api_key.empty()) return true;
     if (request.path.rfind("/v1", 0) != 0) return true;  // the key guards /v1/* only
-    return request.get_header_value("Authorization") == "Bearer " + context.options.api_key;
+    return request.header("Authorization") == "Bearer " + context.options.api_key;
+}
+
+struct Route {
+    const char* method;
+    const char* path;
+    Handler handler;
+    bool slow;  // runs on a handler thread: it tokenizes or waits for the engine
+};
+
+const std::vector<Route>& routes() {
+    static const std::vector<Route> table = {
+        {"POST", "/v1/completions", handle_completions, true},
+        {"POST", "/v1/chat/completions", handle_chat_completions, true},
+        {"POST", "/v1/completions/render", handle_completions_render, true},
+        {"POST", "/v1/chat/completions/render", handle_chat_completions_render, true},
+        {"GET", "/v1/models", handle_models, false},
+        {"GET", "/health", handle_health, false},
+        {"GET", "/version", handle_version, false},
+        {"POST", "/tokenize", handle_tokenize, true},
+        {"POST", "/detokenize", handle_detokenize, true},
+        {"GET", "/metrics", handle_metrics, false},
+    };
+    return table;
+}
+
+// HEAD is answered as GET without the body (the HTTP layer drops it).
+bool method_matches(const Route& route, const std::string& method) {
+    return method == route.method || (method == "HEAD" && std::string_view(route.method) == "GET");
+}
+
+const Route* find_route(const http::Request& request) {
+    for (const Route& route : routes()) {
+        if (request.path == route.path && method_matches(route, request.method)) return &route;
+    }
+    return nullptr;
+}
+
+http::Result dispatch(ServerContext& context, const http::Request& request) {
+    if (auto preflight = cors_preflight(context.options.cors, request)) return *preflight;
+    const Route* route = find_route(request);
+    if (!route) {
+        std::string allowed;
+        for (const Route& candidate : routes()) {
+            if (request.path != candidate.path) continue;
+            allowed += (allowed.empty() ? "" : ", ") + std::string(candidate.method);
+        }
+        if (allowed.empty()) {
+            return error_response(
+                request, not_found(fmt::format("Not found: {} {}", request.method, request.path)));
+        }
+        http::Response response =
+            error_response(request, ApiError(405, "MethodNotAllowed",
+                                             fmt::format("Method Not Allowed: {} {} (allowed: {})",
+                                                         request.method, request.path, allowed)));
+        response.headers.emplace_back("Allow", allowed);
+        return response;
+    }
+    if (!authorized(context, request)) return error_response(request, unauthorized());
+    return guarded(context, route->handler, request);
 }
 
 }  // namespace
 
 struct OpenAIServer::Impl {
-    Impl(EngineClient& engine, ServerOptions options) : context(engine, std::move(options)) {}
+    Impl(EngineClient& engine, ServerOptions options)
+        : context(engine, std::move(options)), daemon(context.options.limits, make_routes()) {}
+
+    http::Daemon::Routes make_routes() {
+        http::Daemon::Routes table;
+        table.handle = [this](const http::Request& request) { return dispatch(context, request); };
+        table.slow = [](const http::Request& request) {
+            const Route* route = find_route(request);
+            return route && route->slow;
+        };
+        table.decorate = [this](const http::Request& request, http::Response& response) {
+            add_cors_headers(context.options.cors, request, response);
+        };
+        table.reject_log = [](const http::Request& request, int status, std::string_view body) {
+            OVLLM_WARN("{} {} from {}: {} {}", request.method, request.path, request.peer, status,
+                       body);
+        };
+        return table;
+    }
+
     ServerContext context;
-    httplib::Server http;
+    http::Daemon daemon;
     std::thread listener;
     int port = -1;
-    std::atomic<int> listen_socket{-1};  // seen while binding, to widen its backlog
+    std::mutex mutex;
+    std::condition_variable stopped_changed;
+    bool stopped = false;
 };
 
 OpenAIServer::OpenAIServer(EngineClient& engine, ServerOptions options)
     : impl_(std::make_unique<Impl>(engine, std::move(options))) {
     // A peer that closes mid-stream must fail the write, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
-    ServerContext& context = impl_->context;
-    httplib::Server& http = impl_->http;
-    const size_t threads = static_cast<size_t>(std::max(context.options.http_threads, 8));
-    // httplib takes ownership of the queue it is handed and deletes it when it stops.
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http.set_payload_max_length(context.options.max_body_bytes);
-    http.set_keep_alive_max_count(1000);
-    // Streamed tokens are small writes; Nagle's algorithm would hold each one back.
-    http.set_tcp_nodelay(true);
-    http.set_socket_options([impl = impl_.get()](socket_t socket) {
-        // SO_REUSEADDR only: the library's default also sets SO_REUSEPORT, which would let a
-        // second server bind a port already in use and silently split its traffic.
-        const int yes = 1;
-        ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-        impl->listen_socket = socket;
-    });
-    http.set_read_timeout(60);
-    http.set_write_timeout(60);
-    http.set_pre_routing_handler(
-        [&context](const httplib::Request& request, httplib::Response& response) {
-            if (authorized(context, request)) return httplib::Server::HandlerResponse::Unhandled;
-            send_error(response, unauthorized());
-            return httplib::Server::HandlerResponse::Handled;
-        });
-    // Unrouted paths and library-level failures (e.g. a body over the limit) get a JSON body.
-    http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& request,
-                                                                   httplib::Response& response) {
-        if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        const std::string message =
-            response.status == 404
-                ? fmt::format("Not found: {} {}", request.method, request.path)
-                : fmt::format("The request failed with HTTP status {}.", response.status);
-        send_error(response,
-                   ApiError(response.status,
-                            response.status == 404 ? "NotFoundError" : "BadRequestError", message));
-        return httplib::Server::HandlerResponse::Handled;
-    }));
-    http.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
-            send_error(response, internal_error("Internal server error."));
-        });
-    http.Post("/v1/completions", guarded(context, handle_completions));
-    http.Post("/v1/chat/completions", guarded(context, handle_chat_completions));
-    http.Post("/v1/completions/render", guarded(context, handle_completions_render));
-    http.Post("/v1/chat/completions/render", guarded(context, handle_chat_completions_render));
-    http.Get("/v1/models", guarded(context, handle_models));
-    http.Get("/health",
-             [](const httplib::Request&, httplib::Response& response) { response.status = 200; });
-    http.Get("/version", [](const httplib::Request&, httplib::Response& response) {
-        response.set_content(dump_json({{"version", kVersion}}), "application/json");
-    });
-    http.Post("/tokenize", guarded(context, handle_tokenize));
-    http.Post("/detokenize", guarded(context, handle_detokenize));
-    http.Get("/metrics", guarded(context, handle_metrics));
 }
 
 OpenAIServer::~OpenAIServer() {
     stop();
     if (impl_->listener.joinable()) impl_->listener.join();
+    impl_->daemon.stop();
 }
 
 int OpenAIServer::bind() {
     const ServerOptions& options = impl_->context.options;
-    if (options.port == 0) {
-        impl_->port = impl_->http.bind_to_any_port(options.host);
-    } else if (impl_->http.bind_to_port(options.host, options.port)) {
-        impl_->port = options.port;
-    } else {
-        impl_->port = -1;
-    }
-    // The library listens with a backlog of 5; many clients connecting at once (a benchmark
-    // opening hundreds of streams) would see dropped SYNs and second-long retries. Linux lets
-    // listen() be called again to raise it.
-    if (impl_->port >= 0 && impl_->listen_socket >= 0) {
-        ::listen(impl_->listen_socket, SOMAXCONN);
-    }
-    if (impl_->port < 0) {
-        throw_error("server: cannot bind {}:{} (address in use or not available)", options.host,
-                    options.port);
-    }
+    impl_->port = impl_->daemon.bind(options.host, options.port);
     OVLLM_INFO("Serving {} on http://{}:{}", options.served_model_names.front(), options.host,
                impl_->port);
     return impl_->port;
 }
 
 bool OpenAIServer::listen() {
-    return impl_->http.listen_after_bind();
+    try {
+        impl_->daemon.start();
+    } catch (const Error& error) {
+        OVLLM_ERROR("{}", error.what());
+        return false;
+    }
+    {
+        std::unique_lock lock(impl_->mutex);
+        impl_->stopped_changed.wait(lock, [this] { return impl_->stopped; });
+    }
+    impl_->daemon.stop();
+    return true;
 }
 
 void OpenAIServer::stop() {
-    impl_->http.stop();
+    {
+        const std::lock_guard lock(impl_->mutex);
+        impl_->stopped = true;
+    }
+    impl_->stopped_changed.notify_all();
+}
+
+size_t OpenAIServer::drain(std::chrono::milliseconds timeout) {
+    impl_->context.draining = true;
+    impl_->daemon.stop_accepting();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    size_t busy = impl_->daemon.busy_connections();
+    while (busy > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        busy = impl_->daemon.busy_connections();
+    }
+    return busy;
 }
 
 int OpenAIServer::start() {
     const int port = bind();
-    impl_->listener = std::thread([this] { listen(); });
-    // listen_after_bind() starts accepting almost at once; wait so callers can connect.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!impl_->http.is_running() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    impl_->daemon.start();
+    impl_->listener = std::thread([this] {
+        std::unique_lock lock(impl_->mutex);
+        impl_->stopped_changed.wait(lock, [this] { return impl_->stopped; });
+    });
     return port;
 }
 

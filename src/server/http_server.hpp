@@ -1,13 +1,16 @@
 #pragma once
 // The OpenAI-compatible HTTP server (`ovllm serve`): /v1/completions, /v1/chat/completions,
 // /v1/models, /health, /version, /tokenize, /detokenize and /metrics over an EngineClient.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "server/cors.hpp"
 #include "server/engine_client.hpp"
+#include "server/http_transport.hpp"
 #include "server/metrics.hpp"
 
 namespace ovllm::server {
@@ -24,15 +27,15 @@ struct ServerOptions {
     // Request fields (temperature, top_p, top_k, repetition_penalty, max_tokens, ...) used
     // when a request leaves them out: the model's generation_config.json defaults.
     nlohmann::json default_sampling_params = nlohmann::json::object();
-    int http_threads = 1024;  // handler threads; each open stream holds one
-    size_t max_body_bytes = 64u << 20;
+    http::Limits limits;  // connections, timeouts, sizes and threads of the HTTP layer
+    CorsOptions cors;
 };
 
 class OpenAIServer {
   public:
     // Reads engine.model_info() once; the engine must outlive the server.
     OpenAIServer(EngineClient& engine, ServerOptions options);
-    ~OpenAIServer();  // stops listening and waits for the handler threads
+    ~OpenAIServer();  // stop(), and waits for the listener
     OpenAIServer(const OpenAIServer&) = delete;
     OpenAIServer& operator=(const OpenAIServer&) = delete;
 
@@ -41,8 +44,12 @@ class OpenAIServer {
     int bind();
     // Serves until stop(); call bind() first. Returns false if the listener failed.
     bool listen();
-    // Thread-safe; unblocks listen().
+    // Thread-safe; unblocks listen(). Open streams end with an abort chunk and [DONE].
     void stop();
+    // Graceful shutdown: stops accepting connections, answers /health with 503 and new
+    // generation requests with 503, and waits up to `timeout` for the requests in progress
+    // to finish. Returns how many were still in progress (stop() then aborts them).
+    size_t drain(std::chrono::milliseconds timeout);
     // Binds and serves in a background thread; returns the bound port.
     int start();
 

@@ -134,7 +134,7 @@ void ServerMetrics::record_finished(const FinishedRequest& request) {
     e2e_.observe(request.e2e_seconds);
 }
 
-std::string ServerMetrics::render(const EngineStats& stats) const {
+std::string ServerMetrics::render(const EngineSnapshot& stats) const {
     std::string out;
     out.reserve(8192);
     const std::string_view labels = model_label_;

@@ -58,7 +58,7 @@ class ServerMetrics {
     void record_finished(const FinishedRequest& request);
 
     // The whole exposition; gauges and engine-side counters come from `stats`.
-    std::string render(const EngineStats& stats) const;
+    std::string render(const EngineSnapshot& stats) const;
 
   private:
     std::string model_label_;  // `model_name="..."`, already escaped

@@ -3,22 +3,38 @@
 namespace ovllm::server {
 
 void OutputStream::push(RequestOutput output) {
+    std::function<void()> listener;
     {
         const std::lock_guard lock(mutex_);
         if (closed_) return;
         queue_.push_back(std::move(output));
+        listener = listener_;
     }
     ready_.notify_all();
+    if (listener) listener();
 }
 
 void OutputStream::close(std::string error) {
+    std::function<void()> listener;
     {
         const std::lock_guard lock(mutex_);
         if (closed_) return;
         closed_ = true;
         error_ = std::move(error);
+        listener = listener_;
     }
     ready_.notify_all();
+    if (listener) listener();
+}
+
+void OutputStream::set_listener(std::function<void()> listener) {
+    bool pending = false;
+    {
+        const std::lock_guard lock(mutex_);
+        listener_ = listener;
+        pending = !queue_.empty() || closed_;
+    }
+    if (pending && listener) listener();
 }
 
 OutputStream::Next OutputStream::next(std::chrono::milliseconds timeout) {

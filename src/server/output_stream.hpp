@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -33,6 +34,10 @@ class OutputStream {
     Next next(std::chrono::milliseconds timeout);
     // The error given to close(), empty if none.
     std::string error() const;
+    // Called (on the pushing thread, outside the lock) after every push() and close(), and
+    // at once if something is already waiting: lets an event loop read without blocking.
+    // It must be cheap and must not call back into this stream's push() or close().
+    void set_listener(std::function<void()> listener);
 
   private:
     mutable std::mutex mutex_;
@@ -40,6 +45,7 @@ class OutputStream {
     std::deque<RequestOutput> queue_;
     bool closed_ = false;
     std::string error_;
+    std::function<void()> listener_;
 };
 
 }  // namespace ovllm::server

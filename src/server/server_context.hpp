@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
-
 #include "server/engine_client.hpp"
 #include "server/http_server.hpp"
+#include "server/http_transport.hpp"
 #include "server/metrics.hpp"
+#include "server/openai_protocol.hpp"
 
 namespace ovllm::server {
 
@@ -20,10 +20,12 @@ struct ServerContext {
     ModelInfo model;
     int max_model_len = 0;
     ServerMetrics metrics;
+    std::atomic<bool> draining{false};  // shutting down: no new generation, /health is 503
 
     // The served name a request asked for (empty = the first); 404 for any other.
     const std::string& resolve_model(const std::string& requested) const;
-    // 503 when the engine already has options.max_waiting requests waiting.
+    // 503 when the server drains or the engine already has options.max_waiting requests
+    // waiting.
     void check_overload();
     // "<prefix>-<32 hex digits>", unique per server.
     std::string make_id(std::string_view prefix);
@@ -33,17 +35,15 @@ struct ServerContext {
     uint64_t id_salt_ = 0;
 };
 
-void handle_completions(ServerContext& context, const httplib::Request& request,
-                        httplib::Response& response);
-void handle_chat_completions(ServerContext& context, const httplib::Request& request,
-                             httplib::Response& response);
+http::Result handle_completions(ServerContext& context, const http::Request& request);
+http::Result handle_chat_completions(ServerContext& context, const http::Request& request);
 // The prompts' token ids without generating (vLLM's render endpoints).
-void handle_completions_render(ServerContext& context, const httplib::Request& request,
-                               httplib::Response& response);
-void handle_chat_completions_render(ServerContext& context, const httplib::Request& request,
-                                    httplib::Response& response);
+http::Result handle_completions_render(ServerContext& context, const http::Request& request);
+http::Result handle_chat_completions_render(ServerContext& context, const http::Request& request);
 
-// Writes an OpenAI error body with its status.
-void send_error(httplib::Response& response, const ApiError& error);
+// An OpenAI error body with its status, and a line in the server log naming the request.
+http::Response error_response(const http::Request& request, const ApiError& error);
+// A JSON body with status 200.
+http::Response json_response(const json& body);
 
 }  // namespace ovllm::server

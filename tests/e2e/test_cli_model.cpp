@@ -48,6 +48,23 @@ TEST(CliModel, InfoPrintsShapeAndKvLayout) {
     EXPECT_NE(run.out.find("16384 bytes per block"), std::string::npos) << run.out;
 }
 
+// Every subcommand takes the model positionally or as --model; both forms agree.
+TEST(CliModel, ModelPositionallyOrAsFlag) {
+    const std::string folder = (golden_dir() / "models" / "qwen2").string();
+    const CommandResult positional = run_ovllm("info " + folder + " --kv-cache-dtype f32");
+    const CommandResult flag = run_ovllm("info --model " + folder + " --kv-cache-dtype f32");
+    ASSERT_EQ(flag.status, 0) << flag.out;
+    EXPECT_EQ(flag.out, positional.out);
+    const std::string generate =
+        " --prompt-ids 1,2,3 --max-tokens 4 --dtype f32 --kv-cache-dtype f32";
+    const CommandResult by_flag = run_ovllm("generate --model " + folder + generate);
+    const CommandResult by_position = run_ovllm("generate " + folder + generate);
+    ASSERT_EQ(by_position.status, 0) << by_position.out;
+    EXPECT_EQ(by_position.out, by_flag.out);
+    EXPECT_NE(run_ovllm("info " + folder + " --model /elsewhere").status, 0);
+    EXPECT_NE(run_ovllm("info").status, 0);
+}
+
 // --dtype f32 alone is the exact mode: f32 inference over an f32 KV cache (vLLM's
 // kv_cache_dtype auto follows the dtype), so every prompt of every golden model reproduces
 // transformers' greedy ids. One run per model, its four prompts batched from a JSONL file.

@@ -93,6 +93,30 @@ TEST(TokenizeCliErrors, BadIdsAndMissingFolder) {
     EXPECT_NE(std::system((binary + " tokenize --model /nonexistent hi 2>/dev/null").c_str()), 0);
 }
 
+// The model may be given positionally or as --model, as for every subcommand.
+TEST(TokenizeCliModelArgument, PositionalAndFlagAgree) {
+    const std::string binary = ovllm::test::ovllm_binary().string();
+    const std::string dir = (ovllm::test::golden_dir() / "tokenizers" / "smollm2").string();
+    const std::string by_flag = run(binary + " tokenize --model '" + dir + "' 'Hello world'");
+    ASSERT_FALSE(by_flag.empty());
+    EXPECT_EQ(run(binary + " tokenize '" + dir + "' 'Hello world'"), by_flag);
+    const std::string ids = nlohmann::json::parse(by_flag).dump();
+    std::string list = ids.substr(1, ids.size() - 2);
+    EXPECT_EQ(run(binary + " detokenize '" + dir + "' " + list),
+              run(binary + " detokenize --model '" + dir + "' " + list));
+    EXPECT_NE(
+        std::system((binary + " tokenize '" + dir + "' --model /elsewhere hi 2>/dev/null").c_str()),
+        0);
+}
+
+TEST(TokenizeCliErrors, UnknownIdIsAnErrorNamingIt) {
+    const std::string binary = ovllm::test::ovllm_binary().string();
+    const std::string dir = (ovllm::test::golden_dir() / "tokenizers" / "smollm2").string();
+    const std::string command = binary + " detokenize --model '" + dir + "' 1,99999999";
+    EXPECT_NE(std::system((command + " >/dev/null 2>&1").c_str()), 0);
+    EXPECT_NE(run(command + " 2>&1").find("99999999"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Tokenizers, TokenizeCli, ::testing::Values("smollm2", "qwen2.5", "gemma3"),
                          [](const auto& info) {
                              std::string n = info.param;

@@ -74,7 +74,9 @@ std::string FakeEngine::apply_chat_template(const ChatTemplateRequest& request) 
     }
     for (const auto& message : request.messages) {
         const std::string role = message["role"].get<std::string>();
-        if (role == "bad") throw_error("chat template: unknown role 'bad'");
+        if (message["content"] == "BAD_TEMPLATE") {
+            throw_error("chat template: cannot render 'BAD_TEMPLATE'");
+        }
         text += "<" + role + ">";
         if (message["content"].is_string()) text += message["content"].get<std::string>();
         text += "\n";
@@ -83,8 +85,8 @@ std::string FakeEngine::apply_chat_template(const ChatTemplateRequest& request) 
     return text;
 }
 
-EngineStats FakeEngine::stats() {
-    EngineStats stats;
+EngineSnapshot FakeEngine::stats() {
+    EngineSnapshot stats;
     const std::lock_guard lock(mutex_);
     stats.num_running = static_cast<int>(active_.size());
     stats.num_waiting = forced_waiting.load();

@@ -28,7 +28,7 @@ class FakeEngine : public EngineClient {
     std::vector<int64_t> tokenize(std::string_view text, bool add_special_tokens) override;
     std::string detokenize(const std::vector<int64_t>& token_ids) override;
     std::string apply_chat_template(const ChatTemplateRequest& request) override;
-    EngineStats stats() override;
+    EngineSnapshot stats() override;
     ModelInfo model_info() override;
 
     // What the tests look at.

@@ -27,7 +27,6 @@ class ServerTest : public ::testing::Test {
         options.host = "127.0.0.1";
         options.port = 0;
         options.disable_log_requests = true;
-        options.http_threads = 128;
         server_ = std::make_unique<OpenAIServer>(*engine_, options);
         port_ = server_->start();
     }

@@ -235,10 +235,11 @@ TEST_F(ErrorsTest, ApiKeyGuardsV1Only) {
 TEST_F(ErrorsTest, EngineRefusalAndTemplateFailureAre400) {
     json error = expect_error(post("/v1/completions", json{{"prompt", "REFUSE"}}), 400);
     EXPECT_EQ(error["message"], "fake engine: refused by request");
-    error = expect_error(
-        post("/v1/chat/completions", json{{"messages", {{{"role", "bad"}, {"content", "x"}}}}}),
-        400);
-    EXPECT_EQ(error["message"], "chat template: unknown role 'bad'");
+    error =
+        expect_error(post("/v1/chat/completions",
+                          json{{"messages", {{{"role", "user"}, {"content", "BAD_TEMPLATE"}}}}}),
+                     400);
+    EXPECT_EQ(error["message"], "chat template: cannot render 'BAD_TEMPLATE'");
 }
 
 TEST_F(ErrorsTest, EngineFailureMidStreamSendsErrorFrame) {

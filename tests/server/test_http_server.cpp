@@ -256,6 +256,7 @@ TEST_F(ServerTest, ChatContentPartsToolsAndTemplateOptionsReachTheEngine) {
         {"continue_final_message", true},
         {"chat_template_kwargs", {{"enable_thinking", false}}},
         {"tools", {{{"type", "function"}, {"function", {{"name", "f"}}}}}},
+        {"tool_choice", "none"},
         {"max_tokens", 1}};
     const auto result = post("/v1/chat/completions", request);
     ASSERT_TRUE(result);

@@ -76,7 +76,7 @@ TEST(Metrics, RenderHasEveryFamilyWithHelpAndType) {
     metrics.record_finished({"length", 10, 3, 0.4});
     metrics.record_finished({"stop", 5, 1, 2.0});
     metrics.record_finished({"weird", 0, 0, 0.1});  // counted as abort
-    EngineStats stats;
+    EngineSnapshot stats;
     stats.num_running = 3;
     stats.num_waiting = 1;
     stats.kv_cache_usage = 0.5;

@@ -1,4 +1,6 @@
-#include "server/bench_serve.hpp"
+#include "bench/serve_client.hpp"
+
+#include "bench/report.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -17,7 +19,7 @@
 
 #include "util/error.hpp"
 
-namespace ovllm::server {
+namespace ovllm::bench {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -127,7 +129,7 @@ std::vector<double> arrival_times(const BenchServeOptions& options, std::mt19937
 }
 
 json request_body(const BenchServeOptions& options, const std::string& model,
-                  const BenchPrompt& prompt) {
+                  const BenchRequest& prompt) {
     json body = {{"model", model},
                  {"max_tokens", prompt.output_len},
                  {"temperature", 0.0},
@@ -135,13 +137,13 @@ json request_body(const BenchServeOptions& options, const std::string& model,
                  {"stream_options", {{"include_usage", true}}}};
     if (options.ignore_eos) body["ignore_eos"] = true;
     if (options.backend == "openai-chat") {
-        body["messages"] = json::array({{{"role", "user"}, {"content", prompt.text}}});
+        body["messages"] = json::array({{{"role", "user"}, {"content", prompt.prompt}}});
         body["max_completion_tokens"] = prompt.output_len;
         body.erase("max_tokens");
-    } else if (!prompt.token_ids.empty()) {
-        body["prompt"] = prompt.token_ids;
+    } else if (!prompt.prompt.empty()) {
+        body["prompt"] = prompt.prompt;
     } else {
-        body["prompt"] = prompt.text;
+        body["prompt"] = prompt.prompt_token_ids;
     }
     return body;
 }
@@ -211,7 +213,7 @@ class StreamReader {
 
 BenchRequestResult send_one(httplib::Client& client, const BenchServeOptions& options,
                             const std::string& path, const std::string& model,
-                            const BenchPrompt& prompt) {
+                            const BenchRequest& prompt) {
     BenchRequestResult result;
     result.prompt_len = prompt.prompt_len;
     httplib::Request request;
@@ -242,14 +244,6 @@ BenchRequestResult send_one(httplib::Client& client, const BenchServeOptions& op
     return result;
 }
 
-double percentile(const std::vector<double>& sorted, double p) {
-    if (sorted.empty()) return 0.0;
-    const double rank = p / 100.0 * double(sorted.size() - 1);
-    const auto low = static_cast<size_t>(std::floor(rank));
-    const size_t high = std::min(low + 1, sorted.size() - 1);
-    return sorted[low] + (sorted[high] - sorted[low]) * (rank - double(low));
-}
-
 }  // namespace
 
 MetricSummary summarize_ms(std::vector<double> values, const std::vector<double>& percentiles) {
@@ -266,32 +260,23 @@ MetricSummary summarize_ms(std::vector<double> values, const std::vector<double>
         summary.std_ms = std::sqrt(squares / n);
     }
     for (const double p : percentiles)
-        summary.percentiles_ms.emplace_back(p, percentile(values, p));
+        summary.percentiles_ms.emplace_back(p, values.empty() ? 0.0 : percentile(values, p));
     return summary;
 }
 
-std::vector<BenchPrompt> random_token_prompts(const BenchServeOptions& options) {
-    std::mt19937_64 rng(options.seed);
-    const double ratio = options.random_range_ratio;
-    auto length = [&](int mean) {
-        const int low = std::max(1, int(std::floor(mean * (1.0 - ratio))));
-        const int high = std::max(low, int(std::ceil(mean * (1.0 + ratio))));
-        return std::uniform_int_distribution<int>(low, high)(rng);
-    };
-    const int vocab = std::max(options.random_vocab_size, 1);
-    std::vector<BenchPrompt> prompts(static_cast<size_t>(options.num_prompts));
-    for (size_t i = 0; i < prompts.size(); ++i) {
-        BenchPrompt& prompt = prompts[i];
-        prompt.prompt_len = length(options.random_input_len);
-        prompt.output_len = length(options.random_output_len);
-        // A random start, then consecutive ids: distinct prompts, no shared prefixes.
-        const int64_t offset = std::uniform_int_distribution<int64_t>(0, vocab - 1)(rng);
-        prompt.token_ids.resize(static_cast<size_t>(prompt.prompt_len));
-        for (size_t t = 0; t < prompt.token_ids.size(); ++t) {
-            prompt.token_ids[t] = (offset + int64_t(i) + int64_t(t)) % vocab;
-        }
-    }
-    return prompts;
+RandomDatasetOptions random_dataset_options(const BenchServeOptions& options, int64_t vocab_size) {
+    RandomDatasetOptions random;
+    random.num_requests = options.num_prompts;
+    random.input_len = options.random_input_len;
+    random.output_len = options.random_output_len;
+    random.range_ratio = options.random_range_ratio;
+    random.vocab_size = vocab_size;
+    random.seed = options.seed;
+    return random;
+}
+
+std::vector<BenchRequest> random_token_prompts(const BenchServeOptions& options) {
+    return random_requests(random_dataset_options(options, options.random_vocab_size));
 }
 
 BenchServeResult run_bench_serve(const BenchServeOptions& options,
@@ -299,7 +284,7 @@ BenchServeResult run_bench_serve(const BenchServeOptions& options,
     check_options(options);
     BenchServeResult result;
     result.model = options.model.empty() ? first_served_model(options) : options.model;
-    const std::vector<BenchPrompt> prompts =
+    const std::vector<BenchRequest> prompts =
         build_prompts ? build_prompts(options) : random_token_prompts(options);
     if (prompts.empty()) throw_error("bench serve: the dataset is empty");
     std::mt19937_64 rng(options.seed + 1);
@@ -502,4 +487,4 @@ std::string save_bench_serve_result(const BenchServeResult& result,
     return path.string();
 }
 
-}  // namespace ovllm::server
+}  // namespace ovllm::bench

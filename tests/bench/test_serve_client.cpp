@@ -1,13 +1,18 @@
-// The serving benchmark client against the fake-engine server.
+// The serving benchmark client (bench/serve_client.hpp) against the fake-engine server.
 #include <filesystem>
 #include <fstream>
 
-#include "server/bench_serve.hpp"
-#include "server_fixture.hpp"
+#include "bench/bench_options.hpp"
+#include "bench/serve_client.hpp"
+#include "server/server_fixture.hpp"
 #include "util/error.hpp"
 
-namespace ovllm::server::test {
+namespace ovllm::bench::test {
 namespace {
+
+using nlohmann::json;
+using server::GenerateRequest;
+using server::test::ServerTest;
 
 class BenchServeTest : public ServerTest {
   protected:
@@ -46,7 +51,10 @@ TEST_F(BenchServeTest, RandomTokenPromptsEndToEnd) {
     // The server got exactly the dataset's token ids, as token-id prompts.
     const auto prompts = random_token_prompts(opts);
     std::multiset<std::vector<int64_t>> expected, seen;
-    for (const BenchPrompt& prompt : prompts) expected.insert(prompt.token_ids);
+    for (const BenchRequest& prompt : prompts) {
+        expected.insert(
+            std::vector<int64_t>(prompt.prompt_token_ids.begin(), prompt.prompt_token_ids.end()));
+    }
     for (const GenerateRequest& request : engine_->submitted()) {
         seen.insert(request.prompt_token_ids);
         EXPECT_EQ(request.params.max_tokens, 5);
@@ -146,7 +154,7 @@ TEST_F(BenchServeTest, ChatBackendWithTextPrompts) {
     opts.num_prompts = 6;
     opts.max_concurrency = 0;
     const auto builder = [](const BenchServeOptions& o) {
-        std::vector<BenchPrompt> prompts;
+        std::vector<BenchRequest> prompts;
         for (int i = 0; i < o.num_prompts; ++i) prompts.push_back({"Hi", {}, 2, 3});
         return prompts;
     };
@@ -168,6 +176,31 @@ TEST_F(BenchServeTest, RejectedRequestsCountAsFailed) {
     EXPECT_EQ(result.failed, 20);
     EXPECT_NE(result.requests[0].error.find("HTTP 400"), std::string::npos)
         << result.requests[0].error;
+}
+
+// `bench serve` and `bench throughput` make the same random prompts for the same --seed.
+TEST(BenchServe, SameSeedSamePromptsAsBenchThroughput) {
+    BenchServeOptions serve;
+    serve.seed = 7;
+    serve.num_prompts = 5;
+    serve.random_input_len = 12;
+    serve.random_output_len = 4;
+    serve.random_range_ratio = 0.5;
+    serve.random_vocab_size = 500;
+    ThroughputOptions throughput;
+    throughput.engine.seed = 7;
+    throughput.num_prompts = 5;
+    throughput.input_len = 12;
+    throughput.output_len = 4;
+    throughput.random_range_ratio = 0.5;
+    const auto served = random_token_prompts(serve);
+    const auto offline = random_requests(bench::random_dataset_options(throughput, 500));
+    ASSERT_EQ(served.size(), 5u);
+    ASSERT_EQ(offline.size(), 5u);
+    for (size_t i = 0; i < served.size(); ++i) {
+        EXPECT_EQ(served[i].prompt_token_ids, offline[i].prompt_token_ids) << i;
+        EXPECT_EQ(served[i].output_len, offline[i].output_len) << i;
+    }
 }
 
 TEST(BenchServe, SummaryMatchesNumpyDefinitions) {
@@ -197,4 +230,4 @@ TEST(BenchServe, BadOptionsAreErrors) {
 }
 
 }  // namespace
-}  // namespace ovllm::server::test
+}  // namespace ovllm::bench::test

@@ -6,12 +6,15 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-namespace ovllm::server {
+#include "bench/dataset.hpp"
+
+namespace ovllm::bench {
 
 struct BenchServeOptions {
     std::string backend = "openai";  // openai (/v1/completions) | openai-chat
@@ -20,11 +23,13 @@ struct BenchServeOptions {
     std::string endpoint;   // empty = /v1/completions or /v1/chat/completions per backend
     std::string model;      // empty = the first model of GET /v1/models
     std::string tokenizer;  // only recorded in the JSON result
-    std::string dataset_name = "random";
+    std::string dataset_name = "random";     // random | sharegpt
+    std::string dataset_path;                // the ShareGPT JSON file
+    std::optional<int> sharegpt_output_len;  // instead of each conversation's reply length
     int random_input_len = 1024;
     int random_output_len = 128;
     double random_range_ratio = 0.0;  // lengths uniform in [len * (1 - r), len * (1 + r)]
-    int random_vocab_size = 1000;     // default prompts draw token ids from [0, this)
+    int random_vocab_size = 1000;     // random prompts draw token ids from [0, this)
     int num_prompts = 1000;
     double request_rate = std::numeric_limits<double>::infinity();  // requests/s; inf = all at once
     double burstiness = 1.0;  // gamma shape of the inter-arrival times; 1 = Poisson
@@ -39,18 +44,13 @@ struct BenchServeOptions {
     std::string api_key;  // sent as `Authorization: Bearer`; empty = none
 };
 
-// One prompt of the dataset: text, or token ids (sent as a token-id list to /v1/completions).
-struct BenchPrompt {
-    std::string text;
-    std::vector<int64_t> token_ids;
-    int prompt_len = 0;  // tokens
-    int output_len = 0;  // max_tokens asked for
-};
-
-// Builds the dataset. The default draws random token ids; `ovllm bench serve` passes one that
-// turns them into text with the model's tokenizer (as the openai-chat backend needs text).
-using PromptBuilder = std::function<std::vector<BenchPrompt>(const BenchServeOptions&)>;
-std::vector<BenchPrompt> random_token_prompts(const BenchServeOptions& options);
+// Builds the dataset. The default is vLLM's random dataset (bench/dataset.hpp, the same
+// requests `bench throughput` makes for the same seed and vocabulary) as token-id prompts;
+// `ovllm bench serve` passes one that turns them into text, or reads ShareGPT, with the
+// model's tokenizer. A request with a text `prompt` is sent as text, else as token ids.
+using PromptBuilder = std::function<std::vector<BenchRequest>(const BenchServeOptions&)>;
+RandomDatasetOptions random_dataset_options(const BenchServeOptions& options, int64_t vocab_size);
+std::vector<BenchRequest> random_token_prompts(const BenchServeOptions& options);
 
 struct BenchRequestResult {
     bool success = false;
@@ -95,7 +95,7 @@ nlohmann::json bench_serve_result_json(const BenchServeResult& result,
 std::string save_bench_serve_result(const BenchServeResult& result,
                                     const BenchServeOptions& options);
 
-// Summary of `values` (seconds) in milliseconds; np.percentile's linear interpolation.
+// Summary of `values` (seconds) in milliseconds; percentiles as bench::percentile (numpy's).
 MetricSummary summarize_ms(std::vector<double> values, const std::vector<double>& percentiles);
 
-}  // namespace ovllm::server
+}  // namespace ovllm::bench

@@ -1,4 +1,4 @@
-#include "server/openai_protocol.hpp"
+#include "server/openai_requests.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -7,58 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "server/request_fields.hpp"
 #include "server/structured_request.hpp"
 
 namespace ovllm::server {
-
-ApiError::ApiError(int status, std::string type, std::string message, std::string param)
-    : status_(status),
-      type_(std::move(type)),
-      message_(std::move(message)),
-      param_(std::move(param)) {}
-
-ApiError bad_request(std::string message, std::string param) {
-    return {400, "BadRequestError", std::move(message), std::move(param)};
-}
-ApiError not_found(std::string message) {
-    return {404, "NotFoundError", std::move(message)};
-}
-ApiError unauthorized() {
-    return {401, "AuthenticationError", "Unauthorized"};
-}
-ApiError service_unavailable(std::string message) {
-    return {503, "ServiceUnavailableError", std::move(message)};
-}
-ApiError internal_error(std::string message) {
-    return {500, "InternalServerError", std::move(message)};
-}
-ApiError model_not_found(std::string_view model) {
-    return {404, "NotFoundError", fmt::format("The model `{}` does not exist.", model), "model"};
-}
-
-json error_json(const ApiError& error) {
-    json body = {{"message", error.message()},
-                 {"type", error.type()},
-                 {"param", nullptr},
-                 {"code", error.status()}};
-    if (!error.param().empty()) body["param"] = error.param();
-    return {{"error", std::move(body)}};
-}
-
-std::string dump_json(const json& value) {
-    return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-json parse_json_body(std::string_view body) {
-    json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) {
-        throw bad_request("Request body is not valid JSON.");
-    }
-    if (!parsed.is_object()) {
-        throw bad_request("Request body must be a JSON object.");
-    }
-    return parsed;
-}
 
 namespace {
 
@@ -246,6 +198,50 @@ void parse_sampling(const json& body, SamplingParams& params) {
     }
     params.logit_bias = parse_logit_bias(body);
     params.structured_outputs = parse_structured_outputs(body);
+    if (const json* ids = field(body, "allowed_token_ids")) {
+        params.allowed_token_ids = token_list(*ids, "allowed_token_ids");
+        if (params.allowed_token_ids->empty()) {
+            throw bad_request("allowed_token_ids: must not be empty.", "allowed_token_ids");
+        }
+    }
+    if (const json* words = field(body, "bad_words")) {
+        if (!words->is_array()) wrong_type("bad_words", "list of strings", *words);
+        for (const json& word : *words) {
+            if (!word.is_string()) wrong_type("bad_words", "list of strings", *words);
+            params.bad_words.push_back(word.get<std::string>());
+        }
+    }
+}
+
+// The largest max_tokens any request may give; the context length limits it further.
+constexpr int64_t kMaxTokensLimit = INT_MAX;
+
+std::optional<int> parse_max_tokens(const json& body, const char* name) {
+    const auto value = get_int(body, name);
+    if (!value) return std::nullopt;
+    if (*value < 1) out_of_range(name, "at least 1", body[name]);
+    if (*value > kMaxTokensLimit) {
+        out_of_range(name,
+                     fmt::format("at most {} (and prompt plus {} must fit the context)",
+                                 kMaxTokensLimit, name),
+                     body[name]);
+    }
+    return static_cast<int>(*value);
+}
+
+RequestExtras parse_extras(const json& body, bool add_special_default) {
+    RequestExtras extras;
+    extras.add_special_tokens = get_bool(body, "add_special_tokens").value_or(add_special_default);
+    if (auto v = get_int(body, "truncate_prompt_tokens")) {
+        if (*v < -1 || *v == 0 || *v > INT_MAX) {
+            out_of_range("truncate_prompt_tokens", "-1 (the context length) or a positive integer",
+                         body["truncate_prompt_tokens"]);
+        }
+        extras.truncate_prompt_tokens = static_cast<int>(*v);
+    }
+    extras.return_token_ids = get_bool(body, "return_token_ids").value_or(false);
+    extras.request_id = get_string(body, "request_id").value_or("");
+    return extras;
 }
 
 void check_min_tokens(const SamplingParams& params) {
@@ -278,10 +274,10 @@ StreamFlags parse_stream(const json& body) {
     return flags;
 }
 
-std::vector<PromptInput> parse_prompts(const json& body) {
+std::vector<CompletionPrompt> parse_prompts(const json& body) {
     const json* prompt = field(body, "prompt");
     if (!prompt) throw bad_request("prompt: Field required.", "prompt");
-    std::vector<PromptInput> prompts;
+    std::vector<CompletionPrompt> prompts;
     if (prompt->is_string()) {
         prompts.push_back({prompt->get<std::string>(), {}, false});
     } else if (!prompt->is_array()) {
@@ -301,7 +297,7 @@ std::vector<PromptInput> parse_prompts(const json& body) {
             }
         }
     }
-    for (const PromptInput& input : prompts) {
+    for (const CompletionPrompt& input : prompts) {
         if (input.is_tokens && input.token_ids.empty()) {
             throw bad_request("prompt: Prompt cannot be empty.", "prompt");
         }
@@ -348,45 +344,101 @@ json parse_messages(const json& body) {
         if (!role || !role->is_string()) {
             throw bad_request(name + ".role: a string role is required.", name + ".role");
         }
+        const std::string& role_name = role->get_ref<const std::string&>();
+        static const std::vector<std::string> kRoles = {"system", "developer", "user", "assistant",
+                                                        "tool"};
+        if (std::find(kRoles.begin(), kRoles.end(), role_name) == kRoles.end()) {
+            throw bad_request(fmt::format("{}.role: unknown role `{}`; expected system, "
+                                          "developer, user, assistant or tool.",
+                                          name, role_name),
+                              name + ".role");
+        }
+        const json* content = field(message, "content");
+        // Only an assistant turn may have no content (e.g. one that only called tools).
+        if (!content && role_name != "assistant") {
+            throw bad_request(fmt::format("{}.content: a {} message needs content (a string or "
+                                          "a list of text parts), got null.",
+                                          name, role_name),
+                              name + ".content");
+        }
         json copy = message;
-        copy["content"] =
-            message.contains("content") ? flatten_content(message["content"], i) : json(nullptr);
+        copy["content"] = content ? flatten_content(*content, i) : json(nullptr);
         flattened.push_back(std::move(copy));
     }
     return flattened;
 }
 
+// Each tool must be {"type": "function", "function": {"name": ..., "parameters": {...}}}.
+void check_tool(const json& tool, size_t index) {
+    const std::string name = fmt::format("tools[{}]", index);
+    if (!tool.is_object()) wrong_type(name, "object", tool);
+    const auto type = get_string(tool, "type");
+    if (type != "function") {
+        throw bad_request(name + ".type: only \"function\" tools are supported.", name + ".type");
+    }
+    const json* function = field(tool, "function");
+    if (!function || !function->is_object()) {
+        throw bad_request(name + ".function: Field required (an object).", name + ".function");
+    }
+    const json* function_name = field(*function, "name");
+    if (!function_name || !function_name->is_string() ||
+        function_name->get_ref<const std::string&>().empty()) {
+        throw bad_request(name + ".function.name: a non-empty string is required.",
+                          name + ".function.name");
+    }
+    if (const json* parameters = field(*function, "parameters");
+        parameters && !parameters->is_object()) {
+        wrong_type(name + ".function.parameters", "object", *parameters);
+    }
+    if (const json* description = field(*function, "description");
+        description && !description->is_string()) {
+        wrong_type(name + ".function.description", "string", *description);
+    }
+}
+
+// As vLLM: tools without tool_choice mean "auto", and "auto" needs a tool call parser (none
+// is configured here), so only "none" is served: the tools reach the template, and the
+// output is plain text.
 void parse_tools(const json& body, ChatTemplateRequest& chat) {
-    if (const json* tools = field(body, "tools")) {
+    const json* tools = field(body, "tools");
+    if (tools) {
         if (!tools->is_array()) wrong_type("tools", "list of tools", *tools);
+        for (size_t i = 0; i < tools->size(); ++i) check_tool((*tools)[i], i);
         chat.tools = *tools;
     }
-    if (const json* choice = field(body, "tool_choice")) {
-        if (!choice->is_string()) {
-            throw bad_request("tool_choice: only \"none\" and \"auto\" are supported.",
-                              "tool_choice");
-        }
-        const auto& value = choice->get_ref<const std::string&>();
-        if (value != "none" && value != "auto") {
-            throw bad_request(fmt::format("tool_choice \"{}\" is not supported; only \"none\" "
-                                          "and \"auto\" are.",
-                                          value),
-                              "tool_choice");
-        }
+    const json* choice = field(body, "tool_choice");
+    if (choice && !tools) {
+        throw bad_request("When using `tool_choice`, `tools` must be set.", "tool_choice");
     }
+    if (!tools || tools->empty()) return;
+    const json effective = choice ? *choice : json("auto");
+    if (effective == "none") return;
+    if (effective == "auto") {
+        throw bad_request(
+            "\"auto\" tool choice requires a tool call parser, and none is configured in "
+            "this server; send tool_choice \"none\" to get plain text.",
+            "tool_choice");
+    }
+    if (effective != "required" && !effective.is_object()) {
+        throw bad_request(fmt::format("Invalid value for `tool_choice`: {}. Only named tools, "
+                                      "\"none\", \"auto\" or \"required\" are supported.",
+                                      effective.dump()),
+                          "tool_choice");
+    }
+    // "required" and named tools were refused by check_request_fields.
 }
 
 }  // namespace
 
 CompletionRequest parse_completion_request(const json& body) {
     CompletionRequest request;
+    const std::vector<std::string> ignored = check_request_fields(body, Endpoint::completions);
     request.model = get_string(body, "model").value_or("");
     request.prompts = parse_prompts(body);
     parse_sampling(body, request.params);
     request.params.max_tokens = 16;
-    if (body.contains("max_tokens")) {
-        request.params.max_tokens = get_int_in(body, "max_tokens", 1, INT_MAX, "at least 1");
-    }
+    if (body.contains("max_tokens"))
+        request.params.max_tokens = parse_max_tokens(body, "max_tokens");
     check_min_tokens(request.params);
     request.echo = get_bool(body, "echo").value_or(false);
     request.logprobs =
@@ -397,20 +449,20 @@ CompletionRequest parse_completion_request(const json& body) {
             "server does not return.",
             "echo");
     }
+    request.extras = parse_extras(body, /*add_special_default=*/true);
+    request.extras.ignored_fields = ignored;
     request.params.logprobs = request.logprobs;
     const StreamFlags flags = parse_stream(body);
     request.stream = flags.stream;
     request.include_usage = flags.include_usage;
     request.continuous_usage_stats = flags.continuous_usage_stats;
     request.user = get_string(body, "user").value_or("");
-    if (body.contains("suffix") && !body["suffix"].is_null()) {
-        throw bad_request("suffix is not supported.", "suffix");
-    }
     return request;
 }
 
 ChatRequest parse_chat_request(const json& body) {
     ChatRequest request;
+    const std::vector<std::string> ignored = check_request_fields(body, Endpoint::chat);
     request.model = get_string(body, "model").value_or("");
     request.chat.messages = parse_messages(body);
     parse_tools(body, request.chat);
@@ -428,10 +480,8 @@ ChatRequest parse_chat_request(const json& body) {
     }
     parse_sampling(body, request.params);
     // max_completion_tokens is the newer name and wins when both are given.
-    request.params.max_tokens = get_int_in(body, "max_tokens", 1, INT_MAX, "at least 1");
-    if (auto v = get_int_in(body, "max_completion_tokens", 1, INT_MAX, "at least 1")) {
-        request.params.max_tokens = v;
-    }
+    request.params.max_tokens = parse_max_tokens(body, "max_tokens");
+    if (auto v = parse_max_tokens(body, "max_completion_tokens")) request.params.max_tokens = v;
     check_min_tokens(request.params);
     request.logprobs = get_bool(body, "logprobs").value_or(false);
     if (auto top = get_int_in(body, "top_logprobs", 0, kMaxLogprobs,
@@ -448,6 +498,8 @@ ChatRequest parse_chat_request(const json& body) {
     request.include_usage = flags.include_usage;
     request.continuous_usage_stats = flags.continuous_usage_stats;
     request.user = get_string(body, "user").value_or("");
+    request.extras = parse_extras(body, /*add_special_default=*/false);
+    request.extras.ignored_fields = ignored;
     return request;
 }
 
@@ -482,115 +534,6 @@ void check_token_ids(const std::vector<int64_t>& ids, int vocab_size) {
                 "prompt");
         }
     }
-}
-
-json usage_json(const Usage& usage) {
-    return {{"prompt_tokens", usage.prompt_tokens},
-            {"completion_tokens", usage.completion_tokens},
-            {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
-            {"prompt_tokens_details", {{"cached_tokens", usage.cached_tokens}}}};
-}
-
-namespace {
-
-// -inf has no JSON spelling; a very small finite value stands in for it.
-double finite_logprob(float logprob) {
-    return std::max(static_cast<double>(logprob), -9999.0);
-}
-
-json utf8_bytes(const std::string& text) {
-    json bytes = json::array();
-    for (const unsigned char c : text) bytes.push_back(static_cast<int>(c));
-    return bytes;
-}
-
-}  // namespace
-
-json completion_logprobs_json(const std::vector<PositionLogprobs>& logprobs, size_t text_offset) {
-    json tokens = json::array(), token_logprobs = json::array(), top = json::array(),
-         offsets = json::array();
-    for (const PositionLogprobs& position : logprobs) {
-        tokens.push_back(position.chosen.decoded_token);
-        token_logprobs.push_back(finite_logprob(position.chosen.logprob));
-        json candidates = json::object();
-        for (const TokenLogprob& candidate : position.top) {
-            candidates[candidate.decoded_token] = finite_logprob(candidate.logprob);
-        }
-        candidates[position.chosen.decoded_token] = finite_logprob(position.chosen.logprob);
-        top.push_back(std::move(candidates));
-        offsets.push_back(text_offset);
-        text_offset += position.chosen.decoded_token.size();
-    }
-    return {{"tokens", std::move(tokens)},
-            {"token_logprobs", std::move(token_logprobs)},
-            {"top_logprobs", std::move(top)},
-            {"text_offset", std::move(offsets)}};
-}
-
-json chat_logprobs_json(const std::vector<PositionLogprobs>& logprobs, int top_logprobs) {
-    json content = json::array();
-    for (const PositionLogprobs& position : logprobs) {
-        json top = json::array();
-        const size_t count = std::min(position.top.size(), static_cast<size_t>(top_logprobs));
-        for (size_t i = 0; i < count; ++i) {
-            const TokenLogprob& candidate = position.top[i];
-            top.push_back({{"token", candidate.decoded_token},
-                           {"logprob", finite_logprob(candidate.logprob)},
-                           {"bytes", utf8_bytes(candidate.decoded_token)}});
-        }
-        content.push_back({{"token", position.chosen.decoded_token},
-                           {"logprob", finite_logprob(position.chosen.logprob)},
-                           {"bytes", utf8_bytes(position.chosen.decoded_token)},
-                           {"top_logprobs", std::move(top)}});
-    }
-    return {{"content", std::move(content)}};
-}
-
-namespace {
-
-json finish_json(const std::optional<std::string>& finish_reason) {
-    return finish_reason ? json(*finish_reason) : json(nullptr);
-}
-
-}  // namespace
-
-json completion_choice_json(const ChoiceUpdate& choice) {
-    return {{"index", choice.index},
-            {"text", choice.text},
-            {"logprobs", choice.logprobs},
-            {"finish_reason", finish_json(choice.finish_reason)},
-            {"stop_reason", choice.stop_reason}};
-}
-
-json chat_message_choice_json(const ChoiceUpdate& choice) {
-    return {{"index", choice.index},
-            {"message",
-             {{"role", "assistant"}, {"content", choice.text}, {"tool_calls", json::array()}}},
-            {"logprobs", choice.logprobs},
-            {"finish_reason", finish_json(choice.finish_reason)},
-            {"stop_reason", choice.stop_reason}};
-}
-
-json chat_delta_choice_json(const ChoiceUpdate& choice, bool with_role) {
-    json delta = json::object();
-    if (with_role) delta["role"] = "assistant";
-    delta["content"] = choice.text;
-    return {{"index", choice.index},
-            {"delta", std::move(delta)},
-            {"logprobs", choice.logprobs},
-            {"finish_reason", finish_json(choice.finish_reason)},
-            {"stop_reason", choice.stop_reason}};
-}
-
-json response_json(std::string_view id, std::string_view object, int64_t created,
-                   std::string_view model, json choices, const std::optional<Usage>& usage) {
-    json response = {{"id", id},
-                     {"object", object},
-                     {"created", created},
-                     {"model", model},
-                     {"choices", std::move(choices)}};
-    if (usage) response["usage"] = usage_json(*usage);
-    return response;
 }
 
 }  // namespace ovllm::server

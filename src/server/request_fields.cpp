@@ -1,0 +1,193 @@
+#include "server/request_fields.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include <fmt/format.h>
+
+namespace ovllm::server {
+
+namespace {
+
+enum Where : unsigned { kCompletions = 1, kChat = 2, kBoth = 3 };
+
+// A refused field: accepted only while `neutral` says its value changes nothing.
+struct Refusal {
+    const char* name;
+    unsigned where;
+    std::function<bool(const json& value, const json& body)> neutral;
+    const char* why;
+};
+
+bool is_null(const json& value, const json&) {
+    return value.is_null();
+}
+bool is_false(const json& value, const json&) {
+    return value.is_null() || value == false;
+}
+bool is_true(const json& value, const json&) {
+    return value.is_null() || value == true;
+}
+bool is_one(const json& value, const json&) {
+    return value.is_null() || (value.is_number() && value.get<double>() == 1.0);
+}
+bool is_zero(const json& value, const json&) {
+    return value.is_null() || (value.is_number() && value.get<double>() == 0.0);
+}
+bool is_empty(const json& value, const json&) {
+    return value.is_null() || (value.is_structured() && value.empty());
+}
+// best_of chooses the best of that many samples; equal to n it changes nothing.
+bool best_of_is_n(const json& value, const json& body) {
+    if (value.is_null()) return true;
+    const json n = body.value("n", json(1));
+    return value == (n.is_null() ? json(1) : n);
+}
+
+// The fields of vLLM's protocol this server refuses (unless at their default).
+const std::vector<Refusal>& refusals() {
+    static const std::vector<Refusal> table = {
+        {"use_beam_search", kBoth, is_false, "beam search is not implemented"},
+        {"best_of", kBoth, best_of_is_n,
+         "best_of larger than n (sampling extra sequences and keeping the best) is not "
+         "implemented"},
+        {"length_penalty", kBoth, is_one, "length_penalty applies to beam search only"},
+        {"prompt_logprobs", kBoth, is_null,
+         "the engine does not compute prompt logprobs (only those of generated tokens)"},
+        {"suffix", kCompletions, is_null, "fill-in-the-middle completion is not implemented"},
+        {"echo", kChat, is_false, "echo is not supported for chat completions"},
+        {"prompt_embeds", kCompletions, is_null, "prompt embeddings are not supported"},
+        {"documents", kChat, is_null, "documents (RAG chat templates) are not supported"},
+        {"chat_template", kChat, is_null,
+         "a chat template in the request is not trusted; start the server with "
+         "--chat-template instead"},
+        {"mm_processor_kwargs", kChat, is_empty, "this server has no multimodal inputs"},
+        {"logits_processors", kBoth, is_empty, "custom logits processors are not supported"},
+        {"return_tokens_as_token_ids", kBoth, is_false,
+         "logprob tokens as `token_id:N` strings are not implemented (return_token_ids gives "
+         "the ids)"},
+        {"cache_salt", kBoth, is_null, "cache_salt (prefix cache isolation) is not supported"},
+        {"kv_transfer_params", kBoth, is_null, "KV cache transfer is not supported"},
+        {"vllm_xargs", kBoth, is_empty, "vllm_xargs (custom extensions) are not supported"},
+        {"priority", kBoth, is_zero,
+         "priority scheduling is not supported (requests are served first come, first "
+         "served)"},
+        {"reasoning_effort", kChat, is_null, "this server has no reasoning parser"},
+        {"structural_tag", kBoth, is_null,
+         "give a structural tag as response_format {\"type\": \"structural_tag\", ...} or "
+         "structured_outputs {\"structural_tag\": ...}"},
+        {"include_reasoning", kChat, is_true, "this server has no reasoning parser"},
+        {"functions", kChat, is_null,
+         "the legacy `functions` field is not supported; send `tools` instead"},
+        {"function_call", kChat, is_null,
+         "the legacy `function_call` field is not supported; send `tool_choice` instead"},
+    };
+    return table;
+}
+
+// Fields honoured by the request parsers (openai_requests.cpp).
+const std::vector<std::pair<const char*, unsigned>>& honoured() {
+    static const std::vector<std::pair<const char*, unsigned>> table = {
+        {"model", kBoth},
+        {"prompt", kCompletions},
+        {"messages", kChat},
+        {"n", kBoth},
+        {"temperature", kBoth},
+        {"top_p", kBoth},
+        {"top_k", kBoth},
+        {"min_p", kBoth},
+        {"presence_penalty", kBoth},
+        {"frequency_penalty", kBoth},
+        {"repetition_penalty", kBoth},
+        {"seed", kBoth},
+        {"stop", kBoth},
+        {"stop_token_ids", kBoth},
+        {"include_stop_str_in_output", kBoth},
+        {"ignore_eos", kBoth},
+        {"min_tokens", kBoth},
+        {"max_tokens", kBoth},
+        {"max_completion_tokens", kChat},
+        {"skip_special_tokens", kBoth},
+        {"spaces_between_special_tokens", kBoth},
+        {"logit_bias", kBoth},
+        {"allowed_token_ids", kBoth},
+        {"bad_words", kBoth},
+        {"logprobs", kBoth},
+        {"top_logprobs", kChat},
+        {"echo", kCompletions},
+        {"stream", kBoth},
+        {"stream_options", kBoth},
+        {"user", kBoth},
+        {"add_special_tokens", kBoth},
+        {"truncate_prompt_tokens", kBoth},
+        {"return_token_ids", kBoth},
+        {"request_id", kBoth},
+        {"add_generation_prompt", kChat},
+        {"continue_final_message", kChat},
+        {"chat_template_kwargs", kChat},
+        {"tools", kChat},
+        {"tool_choice", kChat},
+        {"parallel_tool_calls", kChat},
+        // Structured output: mapped (or refused by name) by parse_structured_outputs.
+        {"response_format", kBoth},
+        {"structured_outputs", kBoth},
+        {"guided_json", kBoth},
+        {"guided_regex", kBoth},
+        {"guided_choice", kBoth},
+        {"guided_grammar", kBoth},
+        {"guided_decoding_backend", kBoth},
+        {"guided_whitespace_pattern", kBoth},
+    };
+    return table;
+}
+
+unsigned bit(Endpoint endpoint) {
+    return endpoint == Endpoint::completions ? kCompletions : kChat;
+}
+
+[[noreturn]] void refuse(const std::string& field, const std::string& why) {
+    throw bad_request(fmt::format("{} is not supported: {}.", field, why), field);
+}
+
+}  // namespace
+
+std::vector<std::string> check_request_fields(const json& body, Endpoint endpoint) {
+    std::vector<std::string> unknown;
+    for (const auto& [key, value] : body.items()) {
+        const auto refusal =
+            std::find_if(refusals().begin(), refusals().end(), [&](const Refusal& entry) {
+                return key == entry.name && (entry.where & bit(endpoint));
+            });
+        if (refusal != refusals().end()) {
+            if (!refusal->neutral(value, body)) refuse(key, refusal->why);
+            continue;
+        }
+        const bool known =
+            std::any_of(honoured().begin(), honoured().end(), [&](const auto& entry) {
+                return key == entry.first && (entry.second & bit(endpoint));
+            });
+        if (!known) unknown.push_back(key);
+    }
+    // Forcing a tool call ("required" or a named tool) needs a tool call parser; refused
+    // before the tools themselves are checked, so the reason is the one given.
+    if (const auto choice = body.find("tool_choice");
+        choice != body.end() && (*choice == "required" || choice->is_object())) {
+        refuse("tool_choice", fmt::format("tool_choice {} forces a tool call, which needs a tool "
+                                          "call parser, and none is configured in this server",
+                                          choice->dump()));
+    }
+    return unknown;
+}
+
+std::vector<std::string> known_request_fields(Endpoint endpoint) {
+    std::vector<std::string> names;
+    for (const auto& [name, where] : honoured()) {
+        if (where & bit(endpoint)) names.emplace_back(name);
+    }
+    for (const Refusal& entry : refusals()) {
+        if (entry.where & bit(endpoint)) names.emplace_back(entry.name);
+    }
+    return names;
+}
+
+}  // namespace ovllm::server
