@@ -14,6 +14,7 @@
 
 #include "command_runner.hpp"
 #include "engine/llm_engine.hpp"
+#include "engine/output_processor.hpp"
 #include "error_pieces.hpp"
 #include "ovllm/llm.hpp"
 #include "test_paths.hpp"
@@ -46,10 +47,14 @@ std::map<std::string, RequestOutput> run_all(
     engine::LLMEngine& engine = qwen().engine();
     for (size_t i = 0; i < requests.size(); ++i)
         engine.add_request(std::to_string(i), {requests[i].first, {}}, requests[i].second);
+    // step() returns what is new each time; fold it into whole outputs.
     std::map<std::string, RequestOutput> done;
-    while (engine.has_unfinished_requests())
-        for (RequestOutput& out : engine.step())
-            if (out.finished) done[out.request_id] = std::move(out);
+    while (engine.has_unfinished_requests()) {
+        for (RequestOutput& out : engine.step()) {
+            const std::string id = out.request_id;
+            engine::accumulate(done[id], std::move(out));
+        }
+    }
     return done;
 }
 
