@@ -256,7 +256,7 @@ void BM_Engine64Json(benchmark::State& state) {
             params.structured_outputs = json_form(c.at("schema").dump());
             engine->add_request(fmt::format("r{}", i),
                                 {chat(fmt::format("Reply with JSON only: {} (case {}).",
-                                                 c.at("task").get<std::string>(), i)),
+                                                  c.at("task").get<std::string>(), i)),
                                  {}},
                                 params);
         }

@@ -217,8 +217,8 @@ void HttpClient::raise_for_status(const HttpResponse& response, const std::strin
                                        ? "set HF_TOKEN to a token with access"
                                        : "the token given (HF_TOKEN) has no access to it";
     if (response.status == 401 || response.status == 403) {
-        throw_error("{}: HTTP {} from {}: the repo is gated or private; {}", what,
-                    response.status, response.url, token_hint);
+        throw_error("{}: HTTP {} from {}: the repo is gated or private; {}", what, response.status,
+                    response.url, token_hint);
     }
     if (response.status == 404) {
         throw_error("{}: HTTP 404 from {}: no such repo, revision or file{}", what, response.url,
