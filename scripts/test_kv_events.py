@@ -23,9 +23,7 @@ Environment: OVLLM_BINARY, OVLLM_MODELS_DIR. Exits non-zero on a failed check.
 import hashlib
 import json
 import os
-import socket
 import struct
-import subprocess
 import sys
 import time
 import urllib.request
@@ -33,26 +31,15 @@ import urllib.request
 import msgpack
 import zmq
 
+from serve_test_util import FAILURES, check, free_port, start_serve
+
 BLOCK_SIZE = 32
-FAILURES = []
 
 # vLLM's field order (msgspec encodes the tag, then the fields in definition order;
 # omit_defaults drops the trailing fields that have defaults).
 BLOCK_STORED_FIELDS = ["type", "block_hashes", "parent_block_hash", "token_ids", "block_size",
                        "lora_id", "medium", "lora_name"]
 BLOCK_REMOVED_FIELDS = ["type", "block_hashes", "medium"]
-
-
-def check(condition, what):
-    if not condition:
-        FAILURES.append(what)
-        print(f"FAIL: {what}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(port, path, body):
@@ -74,19 +61,7 @@ def start_server(port, events_port, topic):
                "--dtype", "f32", "--kv-cache-dtype", "f32", "--kv-cache-space", "0.036",
                "--max-model-len", "512", "--enable-prefix-caching", "--disable-log-requests",
                "--kv-events-config", json.dumps(config)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if server.poll() is not None:
-            sys.exit("ovllm serve exited: " + server.stderr.read().decode(errors="replace"))
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("ovllm serve did not become healthy")
+    return start_serve(command, port)
 
 
 def router_keys(token_ids):

@@ -8,31 +8,17 @@ non-zero when a check failed. Test tooling only: the server itself never runs Py
 Environment: OVLLM_BINARY (the ovllm program), OVLLM_MODELS_DIR (folder with smollm2-135m).
 """
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 
 import openai
 from prometheus_client.parser import text_string_to_metric_families
 
+from serve_test_util import FAILURES, check, free_port, start_serve
+
 API_KEY = "client-test-key"
 MODEL = "smollm2"
 PROMPT = "The capital of France is"
-FAILURES = []
-
-
-def check(condition, what):
-    if not condition:
-        FAILURES.append(what)
-        print(f"FAIL: {what}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port):
@@ -41,19 +27,7 @@ def start_server(port):
     command = [binary, "serve", model, "--port", str(port), "--api-key", API_KEY,
                "--served-model-name", MODEL, "--dtype", "f32", "--kv-cache-dtype", "f32",
                "--kv-cache-space", "0.5", "--max-model-len", "2048", "--disable-log-requests"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if server.poll() is not None:
-            sys.exit("ovllm serve exited: " + server.stderr.read().decode(errors="replace"))
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("ovllm serve did not become healthy")
+    return start_serve(command, port)
 
 
 def test_completions(client):

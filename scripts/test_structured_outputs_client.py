@@ -11,30 +11,16 @@ import concurrent.futures
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 
 import jsonschema
 import openai
 
+from serve_test_util import FAILURES, check, free_port, start_serve
+
 MODEL = "qwen"
-FAILURES = []
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def check(condition, what):
-    if not condition:
-        FAILURES.append(what)
-        print(f"FAIL: {what}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port):
@@ -42,19 +28,7 @@ def start_server(port):
     model = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), "qwen2.5-coder-0.5b")
     command = [binary, "serve", model, "--port", str(port), "--served-model-name", MODEL,
                "--kv-cache-space", "1", "--max-model-len", "2048", "--disable-log-requests"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if server.poll() is not None:
-            sys.exit("ovllm serve exited: " + server.stderr.read().decode(errors="replace"))
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    sys.exit("ovllm serve did not become healthy")
+    return start_serve(command, port, 300)
 
 
 def ask(client, text, **kwargs):

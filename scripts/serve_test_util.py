@@ -1,0 +1,38 @@
+"""Shared by the Python tests that run a real `ovllm serve` on loopback (test tooling only)."""
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+FAILURES = []
+
+
+def check(condition, what):
+    """Records a failed check (the script exits nonzero at the end if any failed)."""
+    if not condition:
+        FAILURES.append(what)
+        print(f"FAIL: {what}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(command, port, timeout_s=180):
+    """Starts `command` (an `ovllm serve` line) and waits until /health answers 200."""
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if server.poll() is not None:
+            sys.exit("ovllm serve exited: " + server.stderr.read().decode(errors="replace"))
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("ovllm serve did not become healthy")
