@@ -10,7 +10,8 @@
 
 namespace ovllm::test {
 
-// The JSON payloads of an SSE body; sets `done` when the stream ended with [DONE].
+// The JSON payloads of an SSE body; sets `done` when the stream ended with [DONE]. A frame's
+// `event:` line (the Responses API names each event) is skipped.
 inline std::vector<nlohmann::json> parse_sse(const std::string& body, bool* done = nullptr) {
     std::vector<nlohmann::json> events;
     if (done) *done = false;
@@ -18,8 +19,11 @@ inline std::vector<nlohmann::json> parse_sse(const std::string& body, bool* done
     while (position < body.size()) {
         const size_t end = body.find("\n\n", position);
         if (end == std::string::npos) break;
-        const std::string frame = body.substr(position, end - position);
+        std::string frame = body.substr(position, end - position);
         position = end + 2;
+        if (frame.rfind("event: ", 0) == 0 && frame.find('\n') != std::string::npos) {
+            frame.erase(0, frame.find('\n') + 1);
+        }
         if (frame.rfind("data: ", 0) != 0) continue;
         const std::string payload = frame.substr(6);
         if (payload == "[DONE]") {

@@ -48,6 +48,10 @@ struct RequestOutput {
     // leave these empty.
     std::string prompt;
     std::vector<int64_t> prompt_token_ids;
+    // With SamplingParams::prompt_logprobs: entry p is prompt token p + 1 given the tokens
+    // before it (the first token has none), `chosen` that token, `top` the top-N; carried
+    // with the prompt.
+    std::vector<PositionLogprobs> prompt_logprobs;
     std::vector<CompletionOutput> outputs;
     bool finished = false;
     RequestMetrics metrics;

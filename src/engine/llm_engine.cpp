@@ -112,6 +112,7 @@ void LLMEngine::add_request(const std::string& request_id, PromptInput prompt,
         spec.max_total_tokens =
             static_cast<int>(request->prompt_ids.size()) + *request->params.max_tokens;
         spec.group_id = group;
+        spec.skip_prefix_cache = request->params.prompt_logprobs.has_value();
         scheduler_->add_sequence(std::move(spec));
         seqs_.emplace(c.seq_id, SeqRef{request.get(), c.index});
     }
@@ -160,6 +161,7 @@ std::vector<RequestOutput> LLMEngine::step() {
     if (!scheduled.sequences.empty()) {
         const runner::LogitsView logits = runner_->run(build_model_input(scheduled));
         lap(times.model);
+        record_prompt_logprobs(logits);
         sample_rows(scheduled, logits);
         lap(times.sample);
         // The sampler's grammar work is its own share of the step.
@@ -219,14 +221,47 @@ void LLMEngine::note_scheduled(const sched::SchedulerOutput& scheduled) {
 const runner::ModelInput& LLMEngine::build_model_input(const sched::SchedulerOutput& scheduled) {
     auto& seqs = model_input_.sequences;
     seqs.resize(scheduled.sequences.size());
+    prompt_rows_.clear();
     for (size_t i = 0; i < seqs.size(); ++i) {
         const sched::ScheduledSequence& s = scheduled.sequences[i];
         seqs[i].token_ids.assign(s.token_ids.begin(), s.token_ids.end());
         seqs[i].past_len = s.past_len;
         seqs[i].block_table.assign(s.block_table.begin(), s.block_table.end());
         seqs[i].sample = s.sample;
+        seqs[i].extra_logits_begin = 0;
+        seqs[i].extra_logits_count = 0;
+        const SeqRef ref = seqs_.at(s.seq_id);
+        if (!ref.request->params.prompt_logprobs || ref.completion != 0) continue;
+        // Position p's logits give prompt token p + 1's logprob: positions [0, prompt - 1),
+        // each once (a preempted request computes its prompt again).
+        const size_t needed_end = ref.request->prompt_ids.size() - 1;
+        const size_t past = static_cast<size_t>(s.past_len);
+        const size_t first = std::max(past, ref.request->prompt_logprobs.size());
+        const size_t end = std::min(past + s.token_ids.size(), needed_end);
+        if (first >= end) continue;
+        seqs[i].extra_logits_begin = first - past;
+        seqs[i].extra_logits_count = end - first;
+        prompt_rows_.push_back({ref.request, first, end - first});
     }
     return model_input_;
+}
+
+void LLMEngine::record_prompt_logprobs(const runner::LogitsView& logits) {
+    size_t row = 0;
+    for (const PromptRows& rows : prompt_rows_) {
+        if (row + rows.count > logits.extra_rows) {
+            throw_error("model runner returned {} extra logits rows, expected at least {}",
+                        logits.extra_rows, row + rows.count);
+        }
+        Request& request = *rows.request;
+        const std::span<const int64_t> targets =
+            std::span<const int64_t>(request.prompt_ids).subspan(rows.first + 1, rows.count);
+        sampling::compute_prompt_logprobs(
+            std::span<const float>(logits.extra_row(row), rows.count * logits.vocab), logits.vocab,
+            targets, static_cast<size_t>(*request.params.prompt_logprobs), prompt_logprobs_);
+        output_processor_.append_prompt_logprobs(request, prompt_logprobs_);
+        row += rows.count;
+    }
 }
 
 void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,

@@ -123,6 +123,8 @@ class LLMEngine {
                        SamplingParams& params) const;
     const runner::ModelInput& build_model_input(const sched::SchedulerOutput& scheduled);
     void note_scheduled(const sched::SchedulerOutput& scheduled);
+    // Prompt logprobs from the runner's extra rows, for the requests that asked.
+    void record_prompt_logprobs(const runner::LogitsView& logits);
     // Samples one token per sampling row into sampler_output_.
     void sample_rows(const sched::SchedulerOutput& scheduled, const runner::LogitsView& logits);
     // Hands the sampled tokens to the scheduler and the requests (detokenize, stop checks).
@@ -151,6 +153,13 @@ class LLMEngine {
 
     // Reused every step so the steady state does not allocate.
     runner::ModelInput model_input_;
+    struct PromptRows {  // extra logits rows of one request in this step
+        Request* request;
+        size_t first;  // prompt position of the first row
+        size_t count;
+    };
+    std::vector<PromptRows> prompt_rows_;
+    sampling::PromptLogprobs prompt_logprobs_;
     std::vector<sampling::SamplerRow> sampler_rows_;
     std::vector<SeqRef> sampled_refs_;
     sampling::SamplerOutput sampler_output_;

@@ -13,20 +13,28 @@ namespace {
 // decoded as it follows the prompt (a leading space stays a space).
 constexpr size_t kDetokenizerContextIds = 4;
 
+// One token's logprob entry with its text (empty without a tokenizer).
+TokenLogprob token_entry(const tokenizer::Tokenizer* tokenizer, const sampling::LogprobEntry& e) {
+    const int64_t one[] = {e.token_id};
+    return {e.token_id, e.logprob, e.rank, tokenizer ? tokenizer->decode(one, false) : ""};
+}
+
+PositionLogprobs position_entry(const tokenizer::Tokenizer* tokenizer,
+                                const sampling::LogprobEntry& chosen,
+                                std::span<const sampling::LogprobEntry> top) {
+    PositionLogprobs entry;
+    entry.chosen = token_entry(tokenizer, chosen);
+    for (const sampling::LogprobEntry& e : top) entry.top.push_back(token_entry(tokenizer, e));
+    return entry;
+}
+
 void append_logprobs(const tokenizer::Tokenizer* tokenizer, Completion& c,
                      const sampling::SampledToken& sampled,
                      std::span<const sampling::LogprobEntry> top) {
-    auto decoded = [&](int64_t id) {
-        const int64_t one[] = {id};
-        return tokenizer ? tokenizer->decode(one, false) : std::string();
-    };
-    PositionLogprobs entry;
-    entry.chosen = {sampled.token_id, sampled.chosen.logprob, sampled.chosen.rank,
-                    decoded(sampled.token_id)};
-    for (const sampling::LogprobEntry& e : top)
-        entry.top.push_back({e.token_id, e.logprob, e.rank, decoded(e.token_id)});
+    const sampling::LogprobEntry chosen{sampled.token_id, sampled.chosen.logprob,
+                                        sampled.chosen.rank};
     c.cumulative_logprob += sampled.chosen.logprob;
-    c.logprobs.push_back(std::move(entry));
+    c.logprobs.push_back(position_entry(tokenizer, chosen, top));
 }
 
 // Moves `part` into `whole` when `whole` is still empty, else appends a copy.
@@ -119,6 +127,14 @@ bool OutputProcessor::append_token(Request& request, Completion& c,
     return true;
 }
 
+void OutputProcessor::append_prompt_logprobs(Request& request,
+                                             const sampling::PromptLogprobs& logprobs) const {
+    for (size_t p = 0; p < logprobs.chosen.size(); ++p) {
+        request.prompt_logprobs.push_back(
+            position_entry(tokenizer_, logprobs.chosen[p], logprobs.top_of(p)));
+    }
+}
+
 std::optional<RequestOutput> OutputProcessor::make_output(Request& request, double now) const {
     const bool finished = request.finished();
     if (request.params.output_kind == OutputKind::final_only && !finished) return std::nullopt;
@@ -129,6 +145,8 @@ std::optional<RequestOutput> OutputProcessor::make_output(Request& request, doub
     if (!request.prompt_reported) {
         out.prompt = request.prompt;
         out.prompt_token_ids = request.prompt_ids;
+        // Complete by now: no output comes before the prompt's last position was computed.
+        out.prompt_logprobs = request.prompt_logprobs;
         request.prompt_reported = true;
     }
     out.finished = finished;
@@ -183,6 +201,7 @@ void accumulate(RequestOutput& total, RequestOutput&& update) {
     if (!update.prompt_token_ids.empty()) {  // only the first output carries the prompt
         total.prompt = std::move(update.prompt);
         total.prompt_token_ids = std::move(update.prompt_token_ids);
+        total.prompt_logprobs = std::move(update.prompt_logprobs);
     }
     total.finished = update.finished;
     total.metrics = update.metrics;

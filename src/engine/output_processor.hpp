@@ -57,6 +57,10 @@ class OutputProcessor {
                       const sampling::SampledToken& sampled,
                       std::span<const sampling::LogprobEntry> top, double now) const;
 
+    // Appends the logprobs of prompt tokens (from sampling::compute_prompt_logprobs) to
+    // request.prompt_logprobs, with each token's text.
+    void append_prompt_logprobs(Request& request, const sampling::PromptLogprobs& logprobs) const;
+
     // What is new in a request since its last output; nullopt when nothing is to be reported
     // yet (final_only before the end).
     std::optional<RequestOutput> make_output(Request& request, double now) const;

@@ -47,6 +47,9 @@ struct Request {
     std::vector<std::vector<int64_t>> bad_words_ids;      // params.bad_words, tokenized once
     std::unique_ptr<sampling::StopChecker> stop_checker;  // refers to `params`
     std::vector<Completion> completions;                  // [n]
+    // params.prompt_logprobs: entry p for prompt token p + 1, as its positions are computed
+    // (by completion 0; the others repeat the same prompt).
+    std::vector<PositionLogprobs> prompt_logprobs;
     RequestMetrics metrics;
     bool seen_first_schedule = false;
     bool changed = false;          // something to report after this step

@@ -158,6 +158,7 @@ void ModelRunner::fill_inputs(const ModelInput& input) {
     size_t tokens = 0;
     size_t blocks = 0;
     size_t sampled = 0;
+    size_t extra = 0;
     const auto block_size = static_cast<size_t>(layout_.block_size);
     for (size_t s = 0; s < batch; ++s) {
         const SequenceInput& seq = input.sequences[s];
@@ -173,9 +174,15 @@ void ModelRunner::fill_inputs(const ModelInput& input) {
                 throw_error("sequence {}: block id {} outside [0, {})", s, id, num_blocks_);
             }
         }
+        if (seq.extra_logits_begin + seq.extra_logits_count > seq.token_ids.size()) {
+            throw_error("sequence {}: extra logits [{}, {}) outside its {} new tokens", s,
+                        seq.extra_logits_begin, seq.extra_logits_begin + seq.extra_logits_count,
+                        seq.token_ids.size());
+        }
         tokens += seq.token_ids.size();
         blocks += seq.block_table.size();
         sampled += seq.sample ? 1 : 0;
+        extra += seq.extra_logits_count;
     }
 
     auto* ids = resized<int64_t>(request_, "input_ids", tokens);
@@ -184,7 +191,9 @@ void ModelRunner::fill_inputs(const ModelInput& input) {
     auto* begins = resized<int32_t>(request_, "subsequence_begins", batch + 1);
     auto* block_ids = resized<int32_t>(request_, "block_indices", blocks);
     auto* block_begins = resized<int32_t>(request_, "block_indices_begins", batch + 1);
-    auto* rows = resized<int64_t>(request_, model::kSampledTokensIndices, sampled);
+    // The sampled rows first, so the sampler reads [sampled, vocab] from the start.
+    auto* rows = resized<int64_t>(request_, model::kSampledTokensIndices, sampled + extra);
+    int64_t* extra_rows = rows + sampled;
 
     int64_t token = 0;
     int32_t block = 0;
@@ -206,7 +215,12 @@ void ModelRunner::fill_inputs(const ModelInput& input) {
         max_context =
             std::max(max_context, static_cast<int32_t>(seq.past_len + std::ssize(seq.token_ids)));
         if (seq.sample) rows[row++] = token - 1;
+        const int64_t first = begins[s] + static_cast<int64_t>(seq.extra_logits_begin);
+        for (size_t i = 0; i < seq.extra_logits_count; ++i) {
+            *extra_rows++ = first + static_cast<int64_t>(i);
+        }
     }
+    num_sampled_ = sampled;
     ov::Tensor max_len = request_.get_tensor("max_context_len");
     max_len.data<int32_t>()[0] = max_context;
 }
@@ -238,7 +252,8 @@ LogitsView ModelRunner::run(const ModelInput& input) {
     const ov::Shape& shape = logits.get_shape();  // [S, 1, vocab]
     LogitsView view;
     view.vocab = shape.back();
-    view.rows = shape.front();
+    view.rows = num_sampled_;
+    view.extra_rows = shape.front() - num_sampled_;
     if (logits.get_element_type() == ov::element::f32) {
         view.data = logits.data<float>();
         return view;

@@ -25,6 +25,11 @@ struct SequenceInput {                 // one sequence's slice of a step
     int64_t past_len = 0;              // tokens already in the KV cache; positions are past_len + i
     std::vector<int32_t> block_table;  // physical block ids covering past + new tokens
     bool sample = true;                // return logits for this sequence's last new token
+    // Also return logits for new tokens [extra_logits_begin, extra_logits_begin +
+    // extra_logits_count) (prompt logprobs). Zero for every request that did not ask, so
+    // their steps project only the sampled rows through the lm_head.
+    size_t extra_logits_begin = 0;
+    size_t extra_logits_count = 0;
 };
 
 struct ModelInput {
@@ -33,12 +38,15 @@ struct ModelInput {
 
 // rows = sampled sequences in input order; [rows, vocab] f32, valid until the next run().
 // The buffer is the runner's scratch output: the caller may edit it in place (the sampler
-// does), which saves a [rows, vocab] copy per step.
+// does), which saves a [rows, vocab] copy per step. The extra rows (SequenceInput's
+// extra_logits_*) follow, [extra_rows, vocab], in input order and token order.
 struct LogitsView {
     float* data = nullptr;
     size_t rows = 0;
     size_t vocab = 0;
+    size_t extra_rows = 0;
     float* row(size_t i) const { return data + i * vocab; }
+    float* extra_row(size_t i) const { return data + (rows + i) * vocab; }
 };
 
 struct RunnerOptions {
@@ -102,6 +110,7 @@ class ModelRunner {
     ov::InferRequest request_;
     KvCacheLayout layout_;
     size_t num_blocks_ = 0;
+    size_t num_sampled_ = 0;                  // of the last run's logits rows
     std::vector<ov::Tensor> kv_tensors_;      // bound once; keys and values of every layer
     std::vector<float> converted_logits_;     // only when the model's logits are not f32
     std::map<std::string, OpTime> op_times_;  // by type, with profile_ops

@@ -87,6 +87,7 @@ void Scheduler::add_sequence(SequenceSpec spec) {
     Sequence seq;
     seq.id = spec.seq_id;
     seq.extra_key = extra_key_for(config_, spec);
+    seq.skip_prefix_cache = spec.skip_prefix_cache;
     seq.max_total_tokens = max_total;
     seq.tokens = std::move(spec.prompt_token_ids);
     seq.tokens.reserve(static_cast<size_t>(max_total));  // no reallocation while decoding
@@ -142,7 +143,9 @@ void Scheduler::schedule_waiting(int& budget) {
     while (!waiting_.empty() && budget > 0 &&
            running_.size() < static_cast<size_t>(config_.max_num_seqs)) {
         Sequence& seq = *waiting_.front();
-        const kv::PrefixHit hit = kv_.get_computed_blocks(seq.tokens, seq.extra_key);
+        const kv::PrefixHit hit = seq.skip_prefix_cache
+                                      ? kv::PrefixHit{}
+                                      : kv_.get_computed_blocks(seq.tokens, seq.extra_key);
         const int owed = static_cast<int>(seq.tokens.size()) - hit.num_tokens;
         if (!config_.enable_chunked_prefill && owed > budget) {
             return;  // FCFS: nobody overtakes a prompt that waits for a whole-budget step

@@ -72,6 +72,9 @@ struct SequenceSpec {
     int max_total_tokens = 0;
     uint64_t group_id = 0;    // the request: its n sequences share one group_id
     uint64_t cache_salt = 0;  // anything else that changes the KV content
+    // Compute every prompt token, never reusing cached blocks: the engine needs the logits
+    // of each prompt position (prompt logprobs), as vLLM skips the prefix cache for them.
+    bool skip_prefix_cache = false;
 };
 
 // One sequence's share of a step; the engine turns it into the runner's input.
@@ -132,6 +135,7 @@ class Scheduler {
         int max_total_tokens = 0;
         int num_computed_tokens = 0;
         uint64_t extra_key = 0;  // hash seed, see the header comment
+        bool skip_prefix_cache = false;
         bool running = false;
     };
 

@@ -34,6 +34,7 @@ struct Job {
     std::optional<int> logprobs;  // completions: top-N; chat: top_logprobs when enabled
     bool return_token_ids = false;
     std::vector<std::vector<int64_t>> prompt_token_ids;  // per prompt, when return_token_ids
+    bool prompt_logprobs = false;                        // not streamed (refused with stream)
 };
 
 // One choice's progress: what was sent or gathered so far.
@@ -144,6 +145,7 @@ Job completion_job(ServerContext& context, const json& body) {
     job.include_usage = request.include_usage;
     job.continuous_usage_stats = request.continuous_usage_stats;
     job.logprobs = request.logprobs;
+    job.prompt_logprobs = request.params.prompt_logprobs.has_value();
     for (size_t i = 0; i < request.prompts.size(); ++i) {
         CompletionPrompt& prompt = request.prompts[i];
         std::vector<int64_t> ids =
@@ -174,6 +176,7 @@ Job chat_job(ServerContext& context, const json& body) {
     job.include_usage = request.include_usage;
     job.continuous_usage_stats = request.continuous_usage_stats;
     if (request.logprobs) job.logprobs = request.top_logprobs;
+    job.prompt_logprobs = request.params.prompt_logprobs.has_value();
     request.chat.chat_template = context.options.chat_template;
     std::string prompt = context.engine.apply_chat_template(request.chat);
     // The template already holds any BOS; add_special_tokens (default false) would double it.
@@ -215,6 +218,7 @@ struct Session {
     Job job;
     Generation generation;
     std::vector<ChoiceState> choices;
+    std::vector<json> prompt_logprobs;  // per prompt, from its first output, when asked
     std::mutex mutex;
 
   private:
@@ -231,6 +235,12 @@ class WholeResponse : public http::ResponseSource {
 
   private:
     http::Response body() const;
+    // The prompt_logprobs of choice `choice`'s prompt; null if the engine sent none.
+    json prompt_logprobs_of(size_t choice) const {
+        const size_t prompt = choice / size_t(session_.job.n);
+        return prompt < session_.prompt_logprobs.size() ? session_.prompt_logprobs[prompt]
+                                                        : json(nullptr);
+    }
     Session session_;
 };
 
@@ -248,6 +258,11 @@ std::optional<http::Response> WholeResponse::poll() {
             return response;
         }
         if (state == Generation::State::timeout) return std::nullopt;
+        if (job.prompt_logprobs && !event.output.prompt_token_ids.empty()) {
+            session_.prompt_logprobs.resize(session_.generation.num_prompts());
+            session_.prompt_logprobs[event.prompt] =
+                prompt_logprobs_json(event.output.prompt_logprobs);
+        }
         for (const CompletionOutput& output : event.output.outputs) {
             const size_t index = event.prompt * size_t(job.n) + size_t(output.index);
             if (index >= session_.choices.size()) continue;
@@ -281,12 +296,16 @@ http::Response WholeResponse::body() const {
             update.token_ids = choice.token_ids;
             if (!job.chat) update.prompt_token_ids = job.prompt_token_ids[i / size_t(job.n)];
         }
-        list.push_back(job.chat ? chat_message_choice_json(update)
-                                : completion_choice_json(update));
+        json choice_json =
+            job.chat ? chat_message_choice_json(update) : completion_choice_json(update);
+        if (job.prompt_logprobs && !job.chat)
+            choice_json["prompt_logprobs"] = prompt_logprobs_of(i);
+        list.push_back(std::move(choice_json));
     }
     json body = response_json(job.id, object_name(job, false), job.created, job.model,
                               std::move(list), session_.generation.usage());
     if (job.chat && job.return_token_ids) body["prompt_token_ids"] = job.prompt_token_ids.front();
+    if (job.chat && job.prompt_logprobs) body["prompt_logprobs"] = prompt_logprobs_of(0);
     return json_response(body);
 }
 

@@ -222,6 +222,7 @@ const std::vector<Route>& routes() {
     static const std::vector<Route> table = {
         {"POST", "/v1/completions", handle_completions, true},
         {"POST", "/v1/chat/completions", handle_chat_completions, true},
+        {"POST", "/v1/responses", handle_responses, true},
         {"POST", "/v1/completions/render", handle_completions_render, true},
         {"POST", "/v1/chat/completions/render", handle_chat_completions_render, true},
         {"GET", "/v1/models", handle_models, false},

@@ -1,6 +1,7 @@
 #pragma once
 // The OpenAI-compatible HTTP server (`ovllm serve`): /v1/completions, /v1/chat/completions,
-// /v1/models, /health, /version, /tokenize, /detokenize and /metrics over an EngineClient.
+// /v1/responses, /v1/models, /health, /version, /tokenize, /detokenize and /metrics over an
+// EngineClient.
 #include <chrono>
 #include <memory>
 #include <string>

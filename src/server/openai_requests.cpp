@@ -33,11 +33,15 @@ std::string_view type_name(const json& value) {
     }
 }
 
+}  // namespace
+
 [[noreturn]] void wrong_type(std::string_view field, std::string_view expected, const json& value) {
     throw bad_request(
         fmt::format("{}: Input should be a valid {}, got {}.", field, expected, type_name(value)),
         std::string(field));
 }
+
+namespace {
 
 [[noreturn]] void out_of_range(std::string_view field, std::string_view rule, const json& value) {
     throw bad_request(fmt::format("{} must be {}, got {}.", field, rule, dump_json(value)),
@@ -51,12 +55,16 @@ const json* field(const json& body, const char* name) {
     return &*it;
 }
 
+}  // namespace
+
 std::optional<bool> get_bool(const json& body, const char* name) {
     const json* value = field(body, name);
     if (!value) return std::nullopt;
     if (!value->is_boolean()) wrong_type(name, "boolean", *value);
     return value->get<bool>();
 }
+
+namespace {
 
 std::optional<int64_t> int_value(const json& value, std::string_view name) {
     if (value.is_number_integer()) {
@@ -97,12 +105,16 @@ std::optional<double> get_number(const json& body, const char* name) {
     return value->get<double>();
 }
 
+}  // namespace
+
 std::optional<std::string> get_string(const json& body, const char* name) {
     const json* value = field(body, name);
     if (!value) return std::nullopt;
     if (!value->is_string()) wrong_type(name, "string", *value);
     return value->get<std::string>();
 }
+
+namespace {
 
 std::vector<int64_t> token_list(const json& value, std::string_view name) {
     if (!value.is_array()) wrong_type(name, "list of integers", value);
@@ -153,6 +165,8 @@ std::map<int64_t, float> parse_logit_bias(const json& body) {
     return bias;
 }
 
+}  // namespace
+
 // Fields shared by both endpoints, in vLLM's names and ranges.
 void parse_sampling(const json& body, SamplingParams& params) {
     if (auto n = get_int_in(body, "n", 1, 128, "in [1, 128]")) params.n = *n;
@@ -196,6 +210,8 @@ void parse_sampling(const json& body, SamplingParams& params) {
     if (auto v = get_bool(body, "spaces_between_special_tokens")) {
         params.spaces_between_special_tokens = *v;
     }
+    params.prompt_logprobs = get_int_in(body, "prompt_logprobs", 0, kMaxLogprobs,
+                                        fmt::format("in [0, {}]", kMaxLogprobs));
     params.logit_bias = parse_logit_bias(body);
     params.structured_outputs = parse_structured_outputs(body);
     if (const json* ids = field(body, "allowed_token_ids")) {
@@ -213,8 +229,12 @@ void parse_sampling(const json& body, SamplingParams& params) {
     }
 }
 
+namespace {
+
 // The largest max_tokens any request may give; the context length limits it further.
 constexpr int64_t kMaxTokensLimit = INT_MAX;
+
+}  // namespace
 
 std::optional<int> parse_max_tokens(const json& body, const char* name) {
     const auto value = get_int(body, name);
@@ -228,6 +248,8 @@ std::optional<int> parse_max_tokens(const json& body, const char* name) {
     }
     return static_cast<int>(*value);
 }
+
+namespace {
 
 RequestExtras parse_extras(const json& body, bool add_special_default) {
     RequestExtras extras;
@@ -262,6 +284,10 @@ struct StreamFlags {
 StreamFlags parse_stream(const json& body) {
     StreamFlags flags;
     flags.stream = get_bool(body, "stream").value_or(false);
+    if (flags.stream && field(body, "prompt_logprobs")) {
+        throw bad_request("`prompt_logprobs` are not available when `stream=True`.",
+                          "prompt_logprobs");
+    }
     const json* options = field(body, "stream_options");
     if (!options) return flags;
     if (!options->is_object()) wrong_type("stream_options", "object", *options);
@@ -445,8 +471,8 @@ CompletionRequest parse_completion_request(const json& body) {
         get_int_in(body, "logprobs", 0, kMaxLogprobs, fmt::format("in [0, {}]", kMaxLogprobs));
     if (request.echo && request.logprobs) {
         throw bad_request(
-            "`echo` together with `logprobs` needs prompt logprobs, which this "
-            "server does not return.",
+            "`echo` together with `logprobs` is not supported; ask for `prompt_logprobs` to get "
+            "the prompt tokens' logprobs.",
             "echo");
     }
     request.extras = parse_extras(body, /*add_special_default=*/true);

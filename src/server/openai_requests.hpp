@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ovllm/sampling_params.hpp"
@@ -58,6 +59,17 @@ inline constexpr int kMaxLogprobs = 20;
 
 CompletionRequest parse_completion_request(const json& body);
 ChatRequest parse_chat_request(const json& body);
+
+// Field readers shared with the other endpoints' parsers: absent or null gives nullopt; a
+// wrong type or range is a 400 naming the field, in vLLM's words.
+[[noreturn]] void wrong_type(std::string_view field, std::string_view expected, const json& value);
+std::optional<bool> get_bool(const json& body, const char* name);
+std::optional<std::string> get_string(const json& body, const char* name);
+// max_tokens-like fields: an integer in [1, INT_MAX].
+std::optional<int> parse_max_tokens(const json& body, const char* name);
+// The sampling fields of `body` (n, temperature, top_p, top_k, penalties, stop, logit_bias,
+// structured output, ...) into `params`; fields absent from `body` keep their value.
+void parse_sampling(const json& body, SamplingParams& params);
 
 // Checks that a prompt of `prompt_len` tokens plus `requested` new tokens fits the context
 // and returns the number of tokens to generate (400 with vLLM's message otherwise).

@@ -47,6 +47,24 @@ json completion_logprobs_json(const std::vector<PositionLogprobs>& logprobs, siz
             {"text_offset", std::move(offsets)}};
 }
 
+json prompt_logprobs_json(const std::vector<PositionLogprobs>& logprobs) {
+    json list = json::array({nullptr});
+    const auto entry = [](const TokenLogprob& token) {
+        return json{{"logprob", finite_logprob(token.logprob)},
+                    {"rank", token.rank},
+                    {"decoded_token", token.decoded_token}};
+    };
+    for (const PositionLogprobs& position : logprobs) {
+        json tokens = json::object();
+        for (const TokenLogprob& candidate : position.top) {
+            tokens[std::to_string(candidate.token_id)] = entry(candidate);
+        }
+        tokens[std::to_string(position.chosen.token_id)] = entry(position.chosen);
+        list.push_back(std::move(tokens));
+    }
+    return list;
+}
+
 json chat_logprobs_json(const std::vector<PositionLogprobs>& logprobs, int top_logprobs) {
     json content = json::array();
     for (const PositionLogprobs& position : logprobs) {

@@ -21,6 +21,10 @@ json usage_json(const Usage& usage);
 // Completions' logprobs object {tokens, token_logprobs, top_logprobs, text_offset}; offsets
 // count bytes of the choice's text, starting at `text_offset` (non-zero after an echo).
 json completion_logprobs_json(const std::vector<PositionLogprobs>& logprobs, size_t text_offset);
+// vLLM's prompt_logprobs list: null for the first prompt token, then per token a map from
+// token id (as a string) to {logprob, rank, decoded_token}, holding the top-N and the
+// prompt's own token. `logprobs` is RequestOutput::prompt_logprobs.
+json prompt_logprobs_json(const std::vector<PositionLogprobs>& logprobs);
 // Chat's logprobs object {content: [{token, logprob, bytes, top_logprobs}]}.
 json chat_logprobs_json(const std::vector<PositionLogprobs>& logprobs, int top_logprobs);
 

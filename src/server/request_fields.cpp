@@ -9,7 +9,7 @@ namespace ovllm::server {
 
 namespace {
 
-enum Where : unsigned { kCompletions = 1, kChat = 2, kBoth = 3 };
+enum Where : unsigned { kCompletions = 1, kChat = 2, kBoth = 3, kResponses = 4 };
 
 // A refused field: accepted only while `neutral` says its value changes nothing.
 struct Refusal {
@@ -37,6 +37,13 @@ bool is_zero(const json& value, const json&) {
 bool is_empty(const json& value, const json&) {
     return value.is_null() || (value.is_structured() && value.empty());
 }
+bool is_text_or_null(const json& value, const json&) {
+    return value.is_null() || value == "disabled";
+}
+// service_tier only chooses an OpenAI billing tier; "auto" and "default" ask for nothing.
+bool is_default_tier(const json& value, const json&) {
+    return value.is_null() || value == "auto" || value == "default";
+}
 // best_of chooses the best of that many samples; equal to n it changes nothing.
 bool best_of_is_n(const json& value, const json& body) {
     if (value.is_null()) return true;
@@ -52,8 +59,6 @@ const std::vector<Refusal>& refusals() {
          "best_of larger than n (sampling extra sequences and keeping the best) is not "
          "implemented"},
         {"length_penalty", kBoth, is_one, "length_penalty applies to beam search only"},
-        {"prompt_logprobs", kBoth, is_null,
-         "the engine does not compute prompt logprobs (only those of generated tokens)"},
         {"suffix", kCompletions, is_null, "fill-in-the-middle completion is not implemented"},
         {"echo", kChat, is_false, "echo is not supported for chat completions"},
         {"prompt_embeds", kCompletions, is_null, "prompt embeddings are not supported"},
@@ -81,6 +86,34 @@ const std::vector<Refusal>& refusals() {
          "the legacy `functions` field is not supported; send `tools` instead"},
         {"function_call", kChat, is_null,
          "the legacy `function_call` field is not supported; send `tool_choice` instead"},
+        // /v1/responses (vLLM's ResponsesRequest). Nothing is stored, so nothing can be
+        // continued or fetched later.
+        {"previous_response_id", kResponses, is_null,
+         "this server keeps no responses (every response is as with store: false); send the "
+         "earlier turns in `input` instead"},
+        {"conversation", kResponses, is_null,
+         "this server keeps no conversations; send the earlier turns in `input` instead"},
+        {"previous_input_messages", kResponses, is_null,
+         "this server keeps no conversations; send the earlier turns in `input` instead"},
+        {"background", kResponses, is_false,
+         "background responses need a response store, and this server keeps none"},
+        {"tools", kResponses, is_empty, "tools on /v1/responses are not supported yet"},
+        {"include", kResponses, is_empty,
+         "no extra output (`include`) is available from this server"},
+        {"top_logprobs", kResponses, is_zero, "logprobs on /v1/responses are not supported yet"},
+        {"prompt", kResponses, is_null, "prompt templates are not supported"},
+        {"reasoning", kResponses, is_null, "this server has no reasoning parser"},
+        {"max_tool_calls", kResponses, is_null, "this server runs no tools"},
+        {"truncation", kResponses, is_text_or_null,
+         "truncation \"auto\" (dropping input items to fit the context) is not implemented"},
+        {"service_tier", kResponses, is_default_tier, "this server has one service tier"},
+        {"enable_response_messages", kResponses, is_false,
+         "raw response messages are not supported"},
+        {"mm_processor_kwargs", kResponses, is_empty, "this server has no multimodal inputs"},
+        {"priority", kResponses, is_zero,
+         "priority scheduling is not supported (requests are served first come, first "
+         "served)"},
+        {"cache_salt", kResponses, is_null, "cache_salt (prefix cache isolation) is not supported"},
     };
     return table;
 }
@@ -121,6 +154,7 @@ const std::vector<std::pair<const char*, unsigned>>& honoured() {
         {"add_special_tokens", kBoth},
         {"truncate_prompt_tokens", kBoth},
         {"return_token_ids", kBoth},
+        {"prompt_logprobs", kBoth},
         {"request_id", kBoth},
         {"add_generation_prompt", kChat},
         {"continue_final_message", kChat},
@@ -137,12 +171,43 @@ const std::vector<std::pair<const char*, unsigned>>& honoured() {
         {"guided_grammar", kBoth},
         {"guided_decoding_backend", kBoth},
         {"guided_whitespace_pattern", kBoth},
+        // /v1/responses: parsed by responses_request.cpp. `tool_choice` and
+        // `parallel_tool_calls` change nothing while no tools are accepted; `user`,
+        // `safety_identifier`, `prompt_cache_key` and `metadata` are echoed, never acted on.
+        {"model", kResponses},
+        {"input", kResponses},
+        {"instructions", kResponses},
+        {"max_output_tokens", kResponses},
+        {"temperature", kResponses},
+        {"top_p", kResponses},
+        {"top_k", kResponses},
+        {"logit_bias", kResponses},
+        {"skip_special_tokens", kResponses},
+        {"stream", kResponses},
+        {"stream_options", kResponses},
+        {"store", kResponses},
+        {"text", kResponses},
+        {"tool_choice", kResponses},
+        {"parallel_tool_calls", kResponses},
+        {"metadata", kResponses},
+        {"user", kResponses},
+        {"safety_identifier", kResponses},
+        {"prompt_cache_key", kResponses},
+        {"request_id", kResponses},
     };
     return table;
 }
 
 unsigned bit(Endpoint endpoint) {
-    return endpoint == Endpoint::completions ? kCompletions : kChat;
+    switch (endpoint) {
+        case Endpoint::completions:
+            return kCompletions;
+        case Endpoint::chat:
+            return kChat;
+        case Endpoint::responses:
+            return kResponses;
+    }
+    return 0;
 }
 
 [[noreturn]] void refuse(const std::string& field, const std::string& why) {

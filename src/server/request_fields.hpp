@@ -1,7 +1,7 @@
 #pragma once
-// Every field of vLLM's OpenAI request protocol (CompletionRequest, ChatCompletionRequest) is
-// either honoured or refused with a 400 naming it; none is silently ignored. Fields outside
-// vLLM's protocol are ignored with a warning in the log, as vLLM does.
+// Every field of vLLM's OpenAI request protocol (CompletionRequest, ChatCompletionRequest,
+// ResponsesRequest) is either honoured or refused with a 400 naming it; none is silently
+// ignored. Fields outside vLLM's protocol are ignored with a warning in the log, as vLLM does.
 #include <string>
 #include <vector>
 
@@ -9,7 +9,7 @@
 
 namespace ovllm::server {
 
-enum class Endpoint { completions, chat };
+enum class Endpoint { completions, chat, responses };
 
 // Throws a 400 naming the first field of `body` that this server does not honour with the
 // value given (a field at its default value, e.g. `use_beam_search: false`, is accepted).

@@ -37,6 +37,8 @@ struct ServerContext {
 
 http::Result handle_completions(ServerContext& context, const http::Request& request);
 http::Result handle_chat_completions(ServerContext& context, const http::Request& request);
+// OpenAI's Responses API (responses_api.cpp).
+http::Result handle_responses(ServerContext& context, const http::Request& request);
 // The prompts' token ids without generating (vLLM's render endpoints).
 http::Result handle_completions_render(ServerContext& context, const http::Request& request);
 http::Result handle_chat_completions_render(ServerContext& context, const http::Request& request);

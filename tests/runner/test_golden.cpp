@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <openvino/runtime/core.hpp>
@@ -11,6 +12,7 @@
 #include "lossy_bounds.hpp"
 #include "model/loader.hpp"
 #include "runner/model_runner.hpp"
+#include "util/error.hpp"
 
 namespace ovllm::test {
 namespace {
@@ -87,6 +89,60 @@ TEST_P(GoldenModelTest, RunnerPrefillDecodeAndGreedyMatch) {
             logits = runner.run({{seq}});
         }
     }
+}
+
+// Extra logits rows (prompt logprobs): a prefill in two chunks, each asking for the logits of
+// every new token, next to a second sequence that asks for none. Each extra row is that
+// prompt position's logits; the sampled rows come first and stay what they were.
+TEST_P(GoldenModelTest, RunnerExtraRowsMatchEveryPromptPosition) {
+    const Golden golden(GetParam());
+    const model::LoadedModel loaded = model::load_model(golden.folder.string());
+    runner::ModelRunner runner(loaded.model, exact_options(16));
+    const size_t vocab = static_cast<size_t>(loaded.config.vocab_size);
+    const GoldenPrompt& other = golden.prompts[1];
+    for (const GoldenPrompt& prompt : golden.prompts) {
+        const size_t n = prompt.ids.size();
+        const size_t half = n / 2;  // 0 for the 1-token prompt: one chunk
+        const int32_t blocks = blocks_for(n, runner.block_size());
+        runner::SequenceInput plain;  // another sequence of the step, sampled, no extra rows
+        plain.token_ids = other.ids;
+        plain.block_table = block_range(8, blocks_for(other.ids.size(), runner.block_size()));
+        for (const auto& [begin, end] : {std::pair{size_t{0}, half}, std::pair{half, n}}) {
+            if (begin == end) continue;
+            runner::SequenceInput seq;
+            seq.token_ids.assign(prompt.ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                 prompt.ids.begin() + static_cast<std::ptrdiff_t>(end));
+            seq.past_len = static_cast<int64_t>(begin);
+            seq.block_table = block_range(0, blocks);
+            seq.sample = end == n;
+            seq.extra_logits_count = end - begin;
+            const runner::LogitsView logits = runner.run({{plain, seq}});
+            ASSERT_EQ(logits.rows, seq.sample ? 2u : 1u);
+            ASSERT_EQ(logits.extra_rows, end - begin);
+            EXPECT_LT(max_abs_diff(logits.row(0),
+                                   golden.row(other.logits_tensor, other.ids.size() - 1), vocab),
+                      kExactTolerance)
+                << prompt.name << " the other sequence's sampled row";
+            if (seq.sample) {
+                EXPECT_LT(
+                    max_abs_diff(logits.row(1), golden.row(prompt.logits_tensor, n - 1), vocab),
+                    kExactTolerance)
+                    << prompt.name << " sampled row";
+            }
+            for (size_t i = 0; i < end - begin; ++i) {
+                EXPECT_LT(max_abs_diff(logits.extra_row(i),
+                                       golden.row(prompt.logits_tensor, begin + i), vocab),
+                          kExactTolerance)
+                    << prompt.name << " position " << begin + i;
+            }
+        }
+    }
+    runner::SequenceInput bad;
+    bad.token_ids = {3, 4};
+    bad.block_table = block_range(0, 1);
+    bad.extra_logits_begin = 1;
+    bad.extra_logits_count = 2;
+    EXPECT_THROW(runner.run({{bad}}), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, GoldenModelTest,

@@ -24,18 +24,39 @@ FakeEngine::~FakeEngine() {
 }
 
 std::shared_ptr<OutputStream> FakeEngine::submit(GenerateRequest request) {
-    if (request.prompt_text == "REFUSE") throw_error("fake engine: refused by request");
+    if (request.prompt_text.find("REFUSE") != std::string::npos)
+        throw_error("fake engine: refused by request");
     auto stream = std::make_shared<OutputStream>();
     const std::lock_guard lock(mutex_);
     submitted_.push_back(request);
     const std::string id = request.request_id;
-    const bool fail = request.prompt_text == "FAIL_STREAM";
+    const bool fail = request.prompt_text.find("FAIL_STREAM") != std::string::npos;
     SamplingParams params = std::move(request.params);
     params.max_tokens = params.max_tokens.value_or(16);
-    active_[id] = Active{
+    // A prompt that mentions STOP_AT_C ends with finish_reason "stop" after "ab".
+    if (request.prompt_text.find("STOP_AT_C") != std::string::npos) {
+        params.stop_token_ids.push_back(ovllm::test::letter_id('c'));
+    }
+    const std::optional<int> prompt_logprobs = params.prompt_logprobs;
+    auto record =
         processor_.make_request({id, std::move(request.prompt_text),
-                                 std::move(request.prompt_token_ids), std::move(params), 0.0}),
-        stream, fail};
+                                 std::move(request.prompt_token_ids), std::move(params), 0.0});
+    if (prompt_logprobs) {
+        // Scripted: prompt token p + 1 has logprob -(p + 1) and rank p + 1; the top-N are
+        // 'z', 'y', ... with logprobs -0.5, -1, ...
+        sampling::PromptLogprobs logprobs;
+        logprobs.top_n = static_cast<size_t>(*prompt_logprobs);
+        for (size_t p = 0; p + 1 < record->prompt_ids.size(); ++p) {
+            const auto rank = static_cast<int32_t>(p + 1);
+            logprobs.chosen.push_back({record->prompt_ids[p + 1], -float(p + 1), rank});
+            for (int k = 0; k < *prompt_logprobs; ++k) {
+                logprobs.top.push_back({ovllm::test::letter_id(static_cast<char>('z' - k)),
+                                        -0.5f * float(k + 1), k + 1});
+            }
+        }
+        processor_.append_prompt_logprobs(*record, logprobs);
+    }
+    active_[id] = Active{std::move(record), stream, fail};
     peak_active = std::max(peak_active.load(), active_.size());
     changed_.notify_all();
     return stream;

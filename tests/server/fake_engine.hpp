@@ -3,7 +3,10 @@
 // BOS, 2 is EOS); choice c of a request generates the letters 'a' + (c + step) % 26, one per
 // tick of its own engine thread. The engine's own OutputProcessor turns them into outputs
 // (the letter tokenizer of tests/letter_tokenizer.hpp decodes them), so stop strings, stop
-// tokens, max_tokens and output kinds behave as in the real engine.
+// tokens, max_tokens and output kinds behave as in the real engine. A prompt that mentions
+// STOP_AT_C stops before the letter c (finish_reason "stop"); one that mentions REFUSE is
+// refused by submit(), and one that mentions FAIL_STREAM fails after its first output. Prompt
+// logprobs are scripted (see submit()).
 #include <atomic>
 #include <condition_variable>
 #include <map>

@@ -83,7 +83,7 @@ TEST_F(ErrorsTest, WrongTypesAndRangesName400Field) {
         {"/v1/completions",
          {{"prompt", "x"}, {"echo", true}, {"logprobs", 1}},
          "echo",
-         "prompt logprobs"},
+         "ask for `prompt_logprobs`"},
         {"/v1/completions", {{"prompt", {999}}}, "prompt", "Token id 999 is out of vocabulary"},
         {"/v1/chat/completions", {{"messages", "hi"}}, "messages", "list of messages"},
         {"/v1/chat/completions", {{"messages", json::array()}}, "messages", "must not be empty"},

@@ -4,6 +4,7 @@
 // protocol, not from the server's own table, so a field the server forgets fails here.
 #include "server/request_fields.hpp"
 
+#include "letter_tokenizer.hpp"
 #include "server_fixture.hpp"
 
 namespace ovllm::server::test {
@@ -37,8 +38,9 @@ TEST_F(ServerTest, UnsupportedFieldsAreRefusedByName) {
         {"/v1/completions", completion({{"best_of", 3}}), "best_of"},
         {"/v1/chat/completions", chat({{"best_of", 2}, {"n", 1}}), "best_of"},
         {"/v1/completions", completion({{"length_penalty", 0.5}}), "length_penalty"},
-        {"/v1/completions", completion({{"prompt_logprobs", 1}}), "prompt_logprobs"},
-        {"/v1/chat/completions", chat({{"prompt_logprobs", 0}}), "prompt_logprobs"},
+        {"/v1/completions", completion({{"prompt_logprobs", 1}, {"stream", true}}),
+         "prompt_logprobs"},
+        {"/v1/chat/completions", chat({{"prompt_logprobs", 21}}), "prompt_logprobs"},
         {"/v1/completions", completion({{"suffix", "end"}}), "suffix"},
         {"/v1/chat/completions", chat({{"echo", true}}), "echo"},
         {"/v1/completions", completion({{"prompt_embeds", "AAAA"}}), "prompt_embeds"},
@@ -162,6 +164,45 @@ TEST_F(ServerTest, ReturnTokenIdsGivesPromptAndOutputIds) {
     EXPECT_EQ(ids, (std::vector<int64_t>{'a' + 3, 'b' + 3, 'c' + 3}));
     const auto plain = post("/v1/completions", completion(json::object()));
     EXPECT_FALSE(json::parse(plain->body)["choices"][0].contains("token_ids"));
+}
+
+// vLLM's shape: null for the first prompt token, then per token a map from its id (a string)
+// to {logprob, rank, decoded_token} with the top-N and the prompt's own token. The fake
+// engine scripts the values (fake_engine.cpp); the real ones are checked against
+// transformers in tests/engine/test_prompt_logprobs.cpp.
+TEST_F(ServerTest, PromptLogprobsAreReturnedAsVllmDoes) {
+    const auto id = [](char c) { return std::to_string(ovllm::test::letter_id(c)); };
+    const json expected = {nullptr,
+                           {{id('H'), {{"logprob", -1.0}, {"rank", 1}, {"decoded_token", "H"}}},
+                            {id('z'), {{"logprob", -0.5}, {"rank", 1}, {"decoded_token", "z"}}}},
+                           {{id('i'), {{"logprob", -2.0}, {"rank", 2}, {"decoded_token", "i"}}},
+                            {id('z'), {{"logprob", -0.5}, {"rank", 1}, {"decoded_token", "z"}}}}};
+    const auto result =
+        post("/v1/completions",
+             completion({{"prompt_logprobs", 1}, {"n", 2}, {"return_token_ids", true}}));
+    ASSERT_TRUE(result);
+    ASSERT_EQ(result->status, 200) << result->body;
+    EXPECT_EQ(engine_->submitted().back().params.prompt_logprobs, 1);
+    const json body = json::parse(result->body);
+    ASSERT_EQ(body["choices"].size(), 2u);
+    for (const json& choice : body["choices"]) {
+        // With the BOS the prompt is 3 tokens: [BOS, H, i].
+        EXPECT_EQ(choice["prompt_token_ids"].size(), 3u);
+        EXPECT_EQ(choice["prompt_logprobs"], expected) << choice.dump();
+    }
+    const auto chat_result = post("/v1/chat/completions", chat({{"prompt_logprobs", 0}}));
+    ASSERT_TRUE(chat_result);
+    ASSERT_EQ(chat_result->status, 200) << chat_result->body;
+    const json chat_body = json::parse(chat_result->body);
+    const size_t prompt_len = engine_->submitted().back().prompt_token_ids.size();
+    ASSERT_EQ(chat_body["prompt_logprobs"].size(), prompt_len);
+    EXPECT_TRUE(chat_body["prompt_logprobs"][0].is_null());
+    EXPECT_EQ(chat_body["prompt_logprobs"][1].size(), 1u);  // top-0: the prompt token only
+    EXPECT_FALSE(chat_body["choices"][0].contains("prompt_logprobs"));
+    // Not asked: no field at all.
+    EXPECT_FALSE(
+        json::parse(post("/v1/completions", completion(json::object()))->body)["choices"][0]
+            .contains("prompt_logprobs"));
 }
 
 TEST_F(ServerTest, ServingExtrasAreHonoured) {
