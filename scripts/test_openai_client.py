@@ -7,6 +7,7 @@ Starts the server on a free loopback port, runs every check, stops the server an
 non-zero when a check failed. Test tooling only: the server itself never runs Python.
 Environment: OVLLM_BINARY (the ovllm program), OVLLM_MODELS_DIR (folder with smollm2-135m).
 """
+import json
 import os
 import sys
 import urllib.request
@@ -108,6 +109,49 @@ def test_errors(client, port):
         check(error.status_code == 400, "negative temperature is 400")
 
 
+def post_json(port, path, body):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def test_token_ids_and_prompt_logprobs(client, port):
+    """vLLM's return_token_ids and prompt_logprobs, on the real model."""
+    whole = client.completions.create(
+        model=MODEL, prompt=PROMPT, max_tokens=6, temperature=0,
+        extra_body={"return_token_ids": True, "prompt_logprobs": 2, "ignore_eos": True})
+    choice = whole.choices[0]
+    tokens = post_json(port, "/tokenize", {"prompt": PROMPT})["tokens"]
+    check(choice.prompt_token_ids == tokens, "return_token_ids: prompt_token_ids are /tokenize's")
+    check(len(choice.token_ids) == 6 == whole.usage.completion_tokens,
+          "return_token_ids: one id per generated token")
+    check(post_json(port, "/detokenize", {"tokens": choice.token_ids})["prompt"] == choice.text,
+          "return_token_ids: the ids spell the text")
+    prompt_logprobs = choice.prompt_logprobs
+    check(len(prompt_logprobs) == len(tokens) and prompt_logprobs[0] is None,
+          "prompt_logprobs: null for the first token, then one entry per prompt token")
+    for i in range(1, len(tokens)):
+        entry = prompt_logprobs[i]
+        ranks = {v["rank"] for v in entry.values()}
+        check(str(tokens[i]) in entry and len(entry) in (2, 3) and {1, 2} <= ranks,
+              f"prompt_logprobs[{i}]: the prompt token and the top 2 ({entry})")
+        check(all(v["logprob"] <= 0 for v in entry.values()), f"prompt_logprobs[{i}] <= 0")
+    # Teacher forcing: position k's top token and logprob are what greedy decoding of the
+    # first k tokens gives. Both are f32 runs of the same model over other batch shapes, so
+    # kernels sum in other orders: ~1e-5 relative on logits below ~40, well under 1e-3.
+    for k in (2, len(tokens) - 1):
+        step = client.completions.create(model=MODEL, prompt=tokens[:k], max_tokens=1,
+                                         temperature=0, logprobs=1,
+                                         extra_body={"return_token_ids": True})
+        top = min(prompt_logprobs[k].items(), key=lambda item: item[1]["rank"])
+        check(int(top[0]) == step.choices[0].token_ids[0],
+              f"prompt_logprobs[{k}] top token is the greedy next token")
+        check(abs(top[1]["logprob"] - step.choices[0].logprobs.token_logprobs[0]) < 1e-3,
+              f"prompt_logprobs[{k}] top logprob equals the generated token's")
+
+
 def scrape(port):
     """{sample name with sorted labels: value} of every sample /metrics exposes."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
@@ -155,6 +199,7 @@ def main():
         test_completions(client)
         test_chat(client)
         test_errors(client, port)
+        test_token_ids_and_prompt_logprobs(client, port)
         before = scrape(port)
         requests, tokens = count_completion_tokens(client)
         test_metrics(port, before, requests, tokens)
