@@ -86,10 +86,16 @@ def test_multi_turn(client):
         {"role": "user", "content": "And one that is red?"},
     ], 32)
     check_same_as_chat(response, chat, "multi-turn")
-    # The instructions change the prompt: without them the input is shorter.
-    bare = client.responses.create(model=MODEL, input=turns, max_output_tokens=1, temperature=0)
-    check(bare.usage.input_tokens < response.usage.input_tokens,
-          "multi-turn: instructions add input tokens")
+    # Without instructions the input is the same conversation with no system message (the
+    # template then puts in its own default system prompt).
+    bare = client.responses.create(model=MODEL, input=turns, max_output_tokens=32, temperature=0)
+    check_same_as_chat(bare, chat_reference(client, [
+        {"role": "user", "content": "Name a fruit that is yellow."},
+        {"role": "assistant", "content": "A banana."},
+        {"role": "user", "content": "And one that is red?"},
+    ], 32), "multi-turn without instructions")
+    check(bare.usage.input_tokens != response.usage.input_tokens,
+          "multi-turn: the instructions change the prompt")
 
 
 def test_stream(client, plain):
