@@ -215,6 +215,9 @@ void EngineService::step_once() {
         close_all(error.what());
         return;
     }
+    // Published before the outputs go out: a client that reads /metrics as soon as its
+    // response is complete must not see its finished request still running.
+    publish_stats();
     for (RequestOutput& output : outputs) {
         const auto found = streams_.find(output.request_id);
         if (found == streams_.end()) continue;
@@ -225,7 +228,6 @@ void EngineService::step_once() {
             streams_.erase(found);
         }
     }
-    publish_stats();
 }
 
 void EngineService::publish_stats() {

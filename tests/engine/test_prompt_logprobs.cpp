@@ -83,7 +83,9 @@ void expect_position(const PositionLogprobs& entry, int64_t target, const std::v
         near_tie =
             near_tie || (i != size_t(target) && std::abs(ref[i] - own) < 2 * kLogprobTolerance);
     }
-    if (!near_tie) EXPECT_EQ(entry.chosen.rank, rank) << where;
+    if (!near_tie) {
+        EXPECT_EQ(entry.chosen.rank, rank) << where;
+    }
     ASSERT_EQ(entry.top.size(), size_t(kTopN)) << where;
     std::vector<double> sorted = ref;
     std::sort(sorted.rbegin(), sorted.rend());

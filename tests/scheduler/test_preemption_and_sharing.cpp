@@ -154,6 +154,24 @@ TEST_P(Siblings, ShareThePromptsFullBlocksInTheirFirstStep) {
     expect_all_free(scheduler);
 }
 
+// A sequence that needs every prompt position's logits (prompt logprobs) computes its whole
+// prompt, next to a cached copy of it and to a sibling of its own group.
+TEST_P(Siblings, SkipPrefixCacheComputesTheWholePrompt) {
+    Scheduler scheduler(make_config(16, 32, 1000, 8, 256, GetParam()));
+    const Tokens prompt = iota_tokens(40, 0);
+    scheduler.add_sequence(spec(1, prompt, /*group=*/7));
+    step(scheduler);
+    SequenceSpec skipping = spec(2, prompt, /*group=*/7);
+    skipping.skip_prefix_cache = true;
+    scheduler.add_sequence(std::move(skipping));
+    scheduler.add_sequence(spec(3, prompt, /*group=*/7));
+    // Sequence 3 hits the blocks of 1 (its group), sequence 2 does not look.
+    EXPECT_EQ(step(scheduler),
+              (Entries{{1, 1, 40, true, 0}, {2, 40, 0, true, 0}, {3, 8, 32, true, 32}}));
+    for (SeqId id = 1; id <= 3; ++id) scheduler.abort(id);
+    expect_all_free(scheduler);
+}
+
 TEST_P(Siblings, ChunkAfterTheSharedBlocksUnderATightBudget) {
     Scheduler scheduler(make_config(16, 32, 50, 8, 256, GetParam()));
     const Tokens prompt = iota_tokens(40, 0);
