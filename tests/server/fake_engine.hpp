@@ -33,11 +33,13 @@ class FakeEngine : public EngineClient {
     std::string apply_chat_template(const ChatTemplateRequest& request) override;
     EngineSnapshot stats() override;
     ModelInfo model_info() override;
+    bool reset_prefix_cache() override;  // true when no request is active
 
     // What the tests look at.
     std::vector<GenerateRequest> submitted() const;
     std::set<std::string> aborted() const;
     ChatTemplateRequest last_chat() const;
+    std::vector<ChatTemplateRequest> chats() const;  // every chat rendered, in order
     size_t active() const;
     bool wait_for_abort(const std::string& prefix, std::chrono::milliseconds timeout) const;
 
@@ -70,6 +72,7 @@ class FakeEngine : public EngineClient {
     std::vector<GenerateRequest> submitted_;
     std::set<std::string> aborted_;
     ChatTemplateRequest last_chat_;
+    std::vector<ChatTemplateRequest> chats_;
     bool stopping_ = false;
     std::thread thread_;
 };
