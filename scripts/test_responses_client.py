@@ -119,6 +119,18 @@ def test_stream(client, plain):
     check(final.status == plain.status, f"stream: status {final.status} == {plain.status}")
 
 
+def test_logprobs(client):
+    response = client.responses.create(model=MODEL, input="What is the capital of France?",
+                                       max_output_tokens=8, temperature=0, top_logprobs=2,
+                                       include=["message.output_text.logprobs"])
+    logprobs = response.output[0].content[0].logprobs
+    check(len(logprobs) == response.usage.output_tokens, "logprobs: one entry per output token")
+    check("".join(entry.token for entry in logprobs) == response.output_text,
+          "logprobs: the tokens spell the output text")
+    check(all(len(entry.top_logprobs) == 2 and entry.top_logprobs[0].logprob >= entry.logprob
+              for entry in logprobs), "logprobs: greedy tokens are the top ones, 2 given")
+
+
 def test_incomplete_and_errors(client):
     cut = client.responses.create(model=MODEL, input="Count from one to fifty in words.",
                                   max_output_tokens=4, temperature=0)
@@ -150,6 +162,7 @@ def main():
         plain = test_plain(client)
         test_multi_turn(client)
         test_stream(client, plain)
+        test_logprobs(client)
         test_incomplete_and_errors(client)
     finally:
         server.terminate()

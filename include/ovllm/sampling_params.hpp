@@ -49,7 +49,9 @@ struct SamplingParams {
     std::optional<int> max_tokens = 16;  // nullopt = up to the context limit
     int min_tokens = 0;                  // EOS and stop ids are masked until reached
     std::optional<int> logprobs;         // top-N logprobs per generated token (0 = chosen only)
-    std::optional<int> prompt_logprobs;  // top-N per prompt token
+    // Top-N per prompt token (RequestOutput::prompt_logprobs); such a request skips the
+    // prefix cache, since every prompt position's logits are needed.
+    std::optional<int> prompt_logprobs;
     bool skip_special_tokens = true;
     bool detokenize = true;  // false: token ids only, no text (stop strings then never match)
     bool spaces_between_special_tokens = true;

@@ -98,9 +98,6 @@ const std::vector<Refusal>& refusals() {
         {"background", kResponses, is_false,
          "background responses need a response store, and this server keeps none"},
         {"tools", kResponses, is_empty, "tools on /v1/responses are not supported yet"},
-        {"include", kResponses, is_empty,
-         "no extra output (`include`) is available from this server"},
-        {"top_logprobs", kResponses, is_zero, "logprobs on /v1/responses are not supported yet"},
         {"prompt", kResponses, is_null, "prompt templates are not supported"},
         {"reasoning", kResponses, is_null, "this server has no reasoning parser"},
         {"max_tool_calls", kResponses, is_null, "this server runs no tools"},
@@ -194,6 +191,8 @@ const std::vector<std::pair<const char*, unsigned>>& honoured() {
         {"safety_identifier", kResponses},
         {"prompt_cache_key", kResponses},
         {"request_id", kResponses},
+        {"include", kResponses},
+        {"top_logprobs", kResponses},
     };
     return table;
 }

@@ -30,14 +30,16 @@ struct ResponseJob {
     std::string item_id;  // msg_..., the one output message
     std::string model;
     int64_t created_at = 0;
-    SamplingParams params;  // as submitted: max_tokens resolved
-    json echo;              // request fields repeated in the response object
+    SamplingParams params;        // as submitted: max_tokens resolved
+    std::optional<int> logprobs;  // top_logprobs, when the output's logprobs were asked for
+    json echo;                    // request fields repeated in the response object
     bool stream = false;
 };
 
 // What the engine produced so far.
 struct Progress {
     std::string text;
+    std::vector<PositionLogprobs> logprobs;    // when asked for, one per output token
     std::optional<std::string> finish_reason;  // the engine's: stop, length, abort
     std::string error;                         // set when the engine failed
 };
@@ -50,17 +52,25 @@ std::string_view status_of(const Progress& progress, bool running) {
     return "completed";
 }
 
-json output_text_part(const std::string& text) {
+// An output_text part's (and a text event's) logprobs: [{token, logprob, bytes,
+// top_logprobs: [{token, logprob, bytes}]}], chat's entries; empty when not asked for.
+json text_logprobs(const ResponseJob& job, const std::vector<PositionLogprobs>& logprobs) {
+    if (!job.logprobs) return json::array();
+    return chat_logprobs_json(logprobs, *job.logprobs)["content"];
+}
+
+json output_text_part(const ResponseJob& job, const std::string& text,
+                      const std::vector<PositionLogprobs>& logprobs) {
     return {{"type", "output_text"},
             {"text", text},
             {"annotations", json::array()},
-            {"logprobs", json::array()}};
+            {"logprobs", text_logprobs(job, logprobs)}};
 }
 
 // The assistant message; its content is empty while it is only announced.
-json message_item(const ResponseJob& job, std::string_view status, const std::string* text) {
+json message_item(const ResponseJob& job, std::string_view status, const Progress* progress) {
     json content = json::array();
-    if (text) content.push_back(output_text_part(*text));
+    if (progress) content.push_back(output_text_part(job, progress->text, progress->logprobs));
     return {{"id", job.item_id},
             {"type", "message"},
             {"role", "assistant"},
@@ -82,7 +92,7 @@ json response_object(const ResponseJob& job, std::string_view status, const Prog
     json output = json::array();
     if (status != "in_progress") {
         const std::string_view item_status = status == "completed" ? "completed" : "incomplete";
-        output.push_back(message_item(job, item_status, &progress.text));
+        output.push_back(message_item(job, item_status, &progress));
     }
     json response = {
         {"id", job.id},
@@ -103,7 +113,7 @@ json response_object(const ResponseJob& job, std::string_view status, const Prog
         {"store", false},  // nothing is kept: the response cannot be fetched or continued
         {"temperature", job.params.temperature},
         {"tools", json::array()},
-        {"top_logprobs", 0},
+        {"top_logprobs", job.logprobs.value_or(0)},
         {"top_p", job.params.top_p},
         {"truncation", "disabled"},
         {"usage", usage ? responses_usage_json(*usage) : json(nullptr)},
@@ -138,17 +148,22 @@ class ResponseSession {
     }
 
   protected:
-    // Takes the engine's next output without waiting; `delta` gets its new text.
-    Generation::State next(std::string& delta) {
+    // Takes the engine's next output without waiting; `delta` gets its new text and
+    // `delta_logprobs` its tokens' logprobs (when asked for).
+    Generation::State next(std::string& delta, std::vector<PositionLogprobs>& delta_logprobs) {
         Generation::Event event;
         const Generation::State state = generation_.next(std::chrono::milliseconds(0), event);
         if (state == Generation::State::error) progress_.error = generation_.error();
         if (state != Generation::State::output) return state;
         for (const CompletionOutput& output : event.output.outputs) {
             delta += output.text;
+            delta_logprobs.insert(delta_logprobs.end(), output.logprobs.begin(),
+                                  output.logprobs.end());
             if (output.finish_reason) progress_.finish_reason = output.finish_reason;
         }
         progress_.text += delta;
+        progress_.logprobs.insert(progress_.logprobs.end(), delta_logprobs.begin(),
+                                  delta_logprobs.end());
         return state;
     }
     json final_object() const {
@@ -182,7 +197,8 @@ std::optional<http::Response> WholeResponse::poll() {
     const std::lock_guard lock(mutex_);
     while (true) {
         std::string delta;
-        switch (next(delta)) {
+        std::vector<PositionLogprobs> logprobs;
+        switch (next(delta, logprobs)) {
             case Generation::State::output:
                 continue;
             case Generation::State::timeout:
@@ -234,7 +250,7 @@ void StreamResponse::open(std::string& out) {
     event(out, "response.output_item.added",
           {{"output_index", 0}, {"item", message_item(job_, "in_progress", nullptr)}});
     json part = part_location();
-    part["part"] = output_text_part("");
+    part["part"] = output_text_part(job_, "", {});
     event(out, "response.content_part.added", std::move(part));
 }
 
@@ -246,10 +262,10 @@ void StreamResponse::close(std::string& out) {
     }
     json done = part_location();
     done["text"] = progress_.text;
-    done["logprobs"] = json::array();
+    done["logprobs"] = text_logprobs(job_, progress_.logprobs);
     event(out, "response.output_text.done", std::move(done));
     json part = part_location();
-    part["part"] = output_text_part(progress_.text);
+    part["part"] = output_text_part(job_, progress_.text, progress_.logprobs);
     event(out, "response.content_part.done", std::move(part));
     event(out, "response.output_item.done", {{"output_index", 0}, {"item", response["output"][0]}});
     event(out, "response.completed", {{"response", response}});
@@ -261,14 +277,15 @@ http::BodySource::Poll StreamResponse::poll(std::string& out) {
     if (!opened_) open(out);
     while (true) {
         std::string delta;
-        switch (next(delta)) {
+        std::vector<PositionLogprobs> logprobs;
+        switch (next(delta, logprobs)) {
             case Generation::State::timeout:
                 return Poll::wait;
             case Generation::State::output:
-                if (!delta.empty()) {
+                if (!delta.empty() || !logprobs.empty()) {
                     json fields = part_location();
                     fields["delta"] = std::move(delta);
-                    fields["logprobs"] = json::array();
+                    fields["logprobs"] = text_logprobs(job_, logprobs);
                     event(out, "response.output_text.delta", std::move(fields));
                 }
                 break;
@@ -332,6 +349,7 @@ http::Result handle_responses(ServerContext& context, const http::Request& http_
     log_ignored(job.id, request.ignored_fields);
     GenerateRequest engine = engine_request(context, engine_id, request);
     job.params = engine.params;
+    job.logprobs = request.logprobs;
     job.echo = std::move(request.echo);
     job.stream = request.stream;
     job.created_at = static_cast<int64_t>(std::time(nullptr));

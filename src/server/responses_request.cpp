@@ -198,6 +198,36 @@ json echo_of(const json& body) {
     return echo;
 }
 
+// include ["message.output_text.logprobs"] with top_logprobs: logprobs of the output tokens,
+// the only extra output this server has.
+std::optional<int> parse_logprobs(const json& body) {
+    bool logprobs = false;
+    if (const json* include = present(body, "include")) {
+        if (!include->is_array()) wrong_type("include", "list of strings", *include);
+        for (const json& item : *include) {
+            if (item != "message.output_text.logprobs") {
+                throw bad_request(fmt::format("include: {} is not available from this server; "
+                                              "only \"message.output_text.logprobs\" is.",
+                                              item.dump()),
+                                  "include");
+            }
+            logprobs = true;
+        }
+    }
+    const json* top = present(body, "top_logprobs");
+    if (top && (!top->is_number_integer() || *top < 0 || *top > kMaxLogprobs)) {
+        throw bad_request(fmt::format("top_logprobs must be an integer in [0, {}], got {}.",
+                                      kMaxLogprobs, top->dump()),
+                          "top_logprobs");
+    }
+    const int count = top ? top->get<int>() : 0;
+    if (count > 0 && !logprobs) {
+        throw bad_request("top_logprobs needs include [\"message.output_text.logprobs\"].",
+                          "top_logprobs");
+    }
+    return logprobs ? std::optional<int>(count) : std::nullopt;
+}
+
 }  // namespace
 
 ResponsesRequest parse_responses_request(const json& body, const json& defaults) {
@@ -206,6 +236,8 @@ ResponsesRequest parse_responses_request(const json& body, const json& defaults)
     request.model = get_string(body, "model").value_or("");
     request.chat.messages = messages_of(body);
     request.params = sampling_of(body, defaults);
+    request.logprobs = parse_logprobs(body);
+    request.params.logprobs = request.logprobs;
     request.stream = parse_stream(body);
     request.request_id = get_string(body, "request_id").value_or("");
     request.echo = echo_of(body);

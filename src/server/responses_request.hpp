@@ -17,6 +17,9 @@ struct ResponsesRequest {
     std::string model;         // empty = the first served name
     ChatTemplateRequest chat;  // instructions (as a system message), then the input items
     SamplingParams params;     // max_tokens = max_output_tokens; nullopt = up to the context
+    // include ["message.output_text.logprobs"]: the top_logprobs most likely tokens (0 to 20)
+    // with each output token; params.logprobs is set to the same.
+    std::optional<int> logprobs;
     bool stream = false;
     std::string request_id;                   // the response id when given; empty = generated
     std::vector<std::string> ignored_fields;  // not in vLLM's protocol: logged, ignored

@@ -186,6 +186,42 @@ TEST_F(ServerTest, ResponsesStreamOfAFailedEngineEndsWithResponseFailed) {
               std::string::npos);
 }
 
+// include ["message.output_text.logprobs"]: chat's logprob entries on the output_text part
+// and on each delta. The fake engine scripts them: token k has logprob -0.5 (k + 1), and
+// the top-N are 'z', 'y', ... with -1, -2, ...
+TEST_F(ServerTest, ResponsesOutputLogprobsWhenIncluded) {
+    const json fields = {{"input", "Hi"},
+                         {"max_output_tokens", 3},
+                         {"include", {"message.output_text.logprobs"}},
+                         {"top_logprobs", 2}};
+    const json body = response_body(post("/v1/responses", fields));
+    EXPECT_EQ(engine_->submitted().back().params.logprobs, 2);
+    EXPECT_EQ(body["top_logprobs"], 2);
+    const json& logprobs = body["output"][0]["content"][0]["logprobs"];
+    ASSERT_EQ(logprobs.size(), 3u) << logprobs.dump();
+    for (size_t k = 0; k < 3; ++k) {
+        EXPECT_EQ(logprobs[k]["token"], std::string(1, char('a' + k)));
+        EXPECT_DOUBLE_EQ(logprobs[k]["logprob"].get<double>(), -0.5 * double(k + 1));
+        ASSERT_EQ(logprobs[k]["top_logprobs"].size(), 2u);
+        EXPECT_EQ(logprobs[k]["top_logprobs"][0]["token"], "z");
+        EXPECT_EQ(logprobs[k]["top_logprobs"][1]["token"], "y");
+    }
+    json streamed_fields = fields;
+    streamed_fields["stream"] = true;
+    const auto streamed = post("/v1/responses", streamed_fields);
+    ASSERT_TRUE(streamed);
+    json deltas = json::array();
+    for (const json& event : parse_sse(streamed->body)) {
+        if (event["type"] != "response.output_text.delta") continue;
+        for (const json& entry : event["logprobs"]) deltas.push_back(entry);
+    }
+    EXPECT_EQ(deltas, logprobs);
+    const json plain =
+        response_body(post("/v1/responses", json{{"input", "Hi"}, {"max_output_tokens", 1}}));
+    EXPECT_EQ(plain["output"][0]["content"][0]["logprobs"], json::array());
+    EXPECT_FALSE(engine_->submitted().back().params.logprobs.has_value());
+}
+
 TEST_F(ServerTest, ResponsesRefuseWhatTheyDoNotHonourByName) {
     const json tool = {{"type", "function"}, {"name", "f"}, {"parameters", json::object()}};
     const std::vector<std::pair<json, std::string>> cases = {
@@ -194,7 +230,8 @@ TEST_F(ServerTest, ResponsesRefuseWhatTheyDoNotHonourByName) {
         {{{"background", true}}, "background"},
         {{{"tools", {tool}}}, "tools"},
         {{{"tool_choice", "required"}}, "tool_choice"},
-        {{{"include", {"message.output_text.logprobs"}}}, "include"},
+        {{{"include", {"file_search_call.results"}}}, "include"},
+        {{{"top_logprobs", 21}, {"include", {"message.output_text.logprobs"}}}, "top_logprobs"},
         {{{"top_logprobs", 2}}, "top_logprobs"},
         {{{"prompt", {{"id", "p"}}}}, "prompt"},
         {{{"reasoning", {{"effort", "low"}}}}, "reasoning"},
