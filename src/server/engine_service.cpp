@@ -111,11 +111,11 @@ std::string EngineService::apply_chat_template(const ChatTemplateRequest& reques
     ChatRenderOptions options;
     options.add_generation_prompt = request.add_generation_prompt;
     options.continue_final_message = request.continue_final_message;
-    options.tools = nlohmann::ordered_json::parse(request.tools.dump());
+    options.tools = request.tools;
     if (request.chat_template_kwargs.is_object())
         options.chat_template_kwargs =
             nlohmann::ordered_json::parse(request.chat_template_kwargs.dump());
-    const auto messages = nlohmann::ordered_json::parse(request.messages.dump());
+    const nlohmann::ordered_json& messages = request.messages;
     if (!request.chat_template.empty()) {
         return ChatTemplate::from_string(request.chat_template, chat_template_.special_tokens(),
                                          "chat_template")
