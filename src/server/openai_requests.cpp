@@ -509,6 +509,10 @@ ChatRequest parse_chat_request(const json& body) {
 
 void keep_client_order(ChatTemplateRequest& chat, std::string_view raw_body) {
     using ordered = nlohmann::ordered_json;
+    const bool has_calls =
+        std::any_of(chat.messages.begin(), chat.messages.end(),
+                    [](const ordered& message) { return message.contains("tool_calls"); });
+    if (chat.tools.is_null() && !has_calls) return;  // nothing whose order matters
     const ordered body = ordered::parse(raw_body, nullptr, /*allow_exceptions=*/false);
     if (!body.is_object()) return;
     if (!chat.tools.is_null() && body.contains("tools")) chat.tools = body["tools"];
