@@ -68,7 +68,9 @@ ChatOutputPlan plan_chat_output(const ChatParserOptions& options, const ChatTool
                                 SamplingParams& params) {
     ChatOutputPlan plan;
     plan.tool_call_parser = options.tool_call_parser;
-    plan.reasoning_parser = options.reasoning_parser;
+    // A grammar constrains the output from its first token: there is no reasoning to read
+    // (vLLM starts the grammar after the reasoning instead; not done here).
+    if (!params.structured_outputs) plan.reasoning_parser = options.reasoning_parser;
     plan.parallel_tool_calls = fields.parallel_tool_calls;
     plan.include_reasoning = fields.include_reasoning;
     if (!fields.tools.is_array() || fields.tools.empty()) return plan;
@@ -94,6 +96,7 @@ ChatOutputPlan plan_chat_output(const ChatParserOptions& options, const ChatTool
     StructuredOutputs constrained;
     constrained.json = constrained_schema(fields, choice);
     params.structured_outputs = std::move(constrained);
+    plan.reasoning_parser.clear();
     plan.tools = choice.is_string() ? Tools::required : Tools::named;
     plan.tool_choice = choice;
     return plan;

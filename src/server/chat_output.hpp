@@ -6,8 +6,9 @@
 //   tool_choice required  decoding is constrained to a JSON list of calls (output_parsers/
 //   / named function      tool_choice.hpp); the output is read back as calls
 //   tool_choice none      the text is content; no calls
-// The reasoning parser runs first; the tool-call parser reads the content after it. With
-// required or a named function the output is the constrained JSON: no reasoning is read.
+// The reasoning parser runs first; the tool-call parser reads the content after it. Under a
+// grammar (required, a named function, response_format, structured_outputs) the output is
+// the constrained text from its first token: no reasoning is read.
 #include <memory>
 #include <optional>
 #include <string>

@@ -304,6 +304,20 @@ TEST_F(ReasoningServerTest, ReasoningThenToolCall) {
     expect_weather_call(got.calls[0]["name"], got.calls[0]["arguments"]);
 }
 
+TEST_F(ReasoningServerTest, GrammarOutputIsContentNotReasoning) {
+    // The prompt opens <think>, but a grammar constrains the output from its first token.
+    engine_->set_script(R"({"a": 1})");
+    const json body = {{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
+                       {"response_format", {{"type", "json_object"}}},
+                       {"max_tokens", 60}};
+    const json message = post_json(body)["choices"][0]["message"];
+    EXPECT_EQ(message["content"], R"({"a": 1})");
+    EXPECT_TRUE(message.value("reasoning_content", json()).is_null());
+    const Assembled got = post_stream(body);
+    EXPECT_EQ(got.content, R"({"a": 1})");
+    EXPECT_EQ(got.reasoning, "");
+}
+
 TEST(ChatParserOptions, UnknownNamesAreOneLineErrors) {
     const auto message = [](ChatParserOptions options) {
         try {
