@@ -38,6 +38,7 @@ class FakeEngine : public EngineClient {
     std::vector<GenerateRequest> submitted() const;
     std::set<std::string> aborted() const;
     ChatTemplateRequest last_chat() const;
+    std::vector<ChatTemplateRequest> chats() const;  // every chat rendered, in order
     size_t active() const;
     bool wait_for_abort(const std::string& prefix, std::chrono::milliseconds timeout) const;
 
@@ -74,6 +75,7 @@ class FakeEngine : public EngineClient {
     std::set<std::string> aborted_;
     ChatTemplateRequest last_chat_;
     std::string script_;
+    std::vector<ChatTemplateRequest> chats_;
     bool stopping_ = false;
     std::thread thread_;
 };
