@@ -1,5 +1,7 @@
 #include "server/chat_output.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "output_parsers/tool_choice.hpp"
