@@ -5,8 +5,8 @@ Test tooling for scripts/bench_peers.py: token-id prompts of --input-len tokens 
 consecutive ids from a random offset, as ovllm's random dataset), greedy, ignore_eos,
 --output-len new tokens each, a u8 KV cache of --cache-size GB. --max-num-batched-tokens and
 --max-num-seqs set the scheduler (prefix caching off); without them GenAI's default
-SchedulerConfig is used as is, as a GenAI user runs it. Logs the scheduler settings on stderr
-and prints one line: `GenAI throughput: X requests/s, Y total tokens/s, Z output tokens/s`.
+SchedulerConfig is used as is, as a GenAI user runs it. Prints the scheduler settings, then
+ `GenAI throughput: X requests/s, Y total tokens/s, Z output tokens/s`.
 """
 import argparse
 import random
@@ -49,8 +49,7 @@ def main() -> int:
         f"GenAI scheduler: max_num_batched_tokens {scheduler.max_num_batched_tokens}, "
         f"max_num_seqs {scheduler.max_num_seqs}, cache_size {scheduler.cache_size} GB, "
         f"dynamic_split_fuse {scheduler.dynamic_split_fuse}, "
-        f"enable_prefix_caching {scheduler.enable_prefix_caching}",
-        file=sys.stderr,
+        f"enable_prefix_caching {scheduler.enable_prefix_caching}"
     )
     properties = {"KV_CACHE_PRECISION": args.kv_cache_precision}
     pipe = ov_genai.ContinuousBatchingPipeline(args.model_dir, scheduler, "CPU", properties)
