@@ -6,7 +6,7 @@ consecutive ids from a random offset, as ovllm's random dataset), greedy, ignore
 --output-len new tokens each, a u8 KV cache of --cache-size GB. --max-num-batched-tokens and
 --max-num-seqs set the scheduler (prefix caching off); without them GenAI's default
 SchedulerConfig is used as is, as a GenAI user runs it. Prints the scheduler settings, then
- `GenAI throughput: X requests/s, Y total tokens/s, Z output tokens/s`.
+`GenAI throughput: X requests/s, Y total tokens/s, Z output tokens/s`.
 """
 import argparse
 import random

@@ -141,7 +141,7 @@ def print_table(results: dict) -> None:
                   f"{ratios.get('ovllm/genai', ''):>11} {ratios.get('ovllm/vllm', ''):>10}")
             first = False
         for engine, runs in r["runs"].items():
-            if engine not in r["median"] and runs:
+            if engine not in r["median"] and runs and "error" in runs[-1]:
                 print(f"{name:34} {engine:14} {'failed':>12}  {runs[-1]['error'].splitlines()[0]}")
         for line in r.get("notes", []):
             print(f"{'':34} {line}")
@@ -167,7 +167,6 @@ def main() -> int:
     for workload in args.workloads:
         for case in peers_workloads.cases(workload, context):
             results[case["name"]] = run_case(case, args.rounds)
-    print_table(results)
     summary = {"machine": {**facts, "load_average_end": os.getloadavg()},
                "ovllm": args.ovllm, "command": sys.argv, "rounds": args.rounds,
                "models": context.models_used, "vllm_skipped": context.vllm_missing,
@@ -175,6 +174,7 @@ def main() -> int:
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(summary, f, indent=1)
+    print_table(results)
     print(f"\nsummary: {args.json}")
     return 0
 
