@@ -73,11 +73,11 @@ def genai_throughput(python: str, ir: str, kv_space_gb: float, shape: dict,
     return {**parse_throughput(text), "scheduler": settings[0][17:] if settings else "?"}
 
 
-def vllm_throughput(vllm: str, model: str, dummy: bool, kv_space_gb: float,
+def vllm_throughput(vllm: list[str], model: str, dummy: bool, kv_space_gb: float,
                     shape: dict) -> dict:
     """`vllm bench throughput` as a vLLM CPU user runs it: bf16, its default scheduler,
     temperature 1.0, every core for the model (none reserved for the front end)."""
-    command = [vllm, "bench", "throughput", "--model", model, "--dtype", "bfloat16",
+    command = [*vllm, "bench", "throughput", "--model", model, "--dtype", "bfloat16",
                "--dataset-name", "random", "--input-len", str(shape["input_len"]),
                "--output-len", str(shape["output_len"]),
                "--num-prompts", str(shape["num_prompts"])]

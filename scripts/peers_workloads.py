@@ -20,7 +20,7 @@ class Context:
 
     def __init__(self, args, work: str, genai_python: str):
         self.args, self.work, self.genai = args, work, genai_python
-        self.vllm: str | None = None
+        self.vllm: list[str] | None = None
         self.vllm_missing = "not selected" if args.no_vllm else ""
         self.models_used: dict[str, str] = {}
         self.gb = args.kv_space
