@@ -78,8 +78,9 @@ def vllm_throughput(vllm: list[str], model: str, dummy: bool, kv_space_gb: float
     """`vllm bench throughput` as a vLLM CPU user runs it: bf16, its default scheduler,
     temperature 1.0, every core for the model (none reserved for the front end)."""
     command = [*vllm, "bench", "throughput", "--model", model, "--dtype", "bfloat16",
-               "--dataset-name", "random", "--input-len", str(shape["input_len"]),
-               "--output-len", str(shape["output_len"]),
+               # 0.32 reads --random-input-len (default 1024) over --input-len
+               "--dataset-name", "random", "--random-input-len", str(shape["input_len"]),
+               "--random-output-len", str(shape["output_len"]),
                "--num-prompts", str(shape["num_prompts"])]
     if dummy:
         command += ["--load-format", "dummy"]

