@@ -151,6 +151,7 @@ def main() -> int:
     args = parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # the table after the logs, not amid them
     facts = machine()
+    started = time.time()
     print(facts["cpu_info"])
     print(f"[load] {' '.join(f'{x:.2f}' for x in facts['load_average_start'])} "
           f"(load average at the start; figures on a busy machine mean little)")
@@ -169,13 +170,15 @@ def main() -> int:
             results[case["name"]] = run_case(case, args.rounds)
     summary = {"machine": {**facts, "load_average_end": os.getloadavg()},
                "ovllm": args.ovllm, "command": sys.argv, "rounds": args.rounds,
+               "elapsed_s": round(time.time() - started),
                "models": context.models_used, "vllm_skipped": context.vllm_missing,
                "workloads": results}
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(summary, f, indent=1)
     print_table(results)
-    print(f"\nsummary: {args.json}")
+    print(f"\nsummary: {args.json} ({summary['elapsed_s'] / 60:.0f} minutes; load average "
+          f"{' '.join(f'{x:.2f}' for x in summary['machine']['load_average_end'])} at the end)")
     return 0
 
 
