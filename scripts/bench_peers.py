@@ -75,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     unknown = [w for w in args.workloads if w not in ALL_WORKLOADS]
     if unknown:
         p.error(f"--workloads: unknown {', '.join(unknown)}; choose from {', '.join(ALL_WORKLOADS)}")
+    if args.kv_space < 1 or args.kv_space != int(args.kv_space):
+        p.error(f"--kv-space: {args.kv_space} GB; GenAI takes whole GB, so give 1, 2, ...")
+    args.kv_space = int(args.kv_space)
     if args.rounds < 1:
         p.error("--rounds must be at least 1")
     if not os.access(args.ovllm, os.X_OK):
@@ -177,6 +180,8 @@ def main() -> int:
     with open(args.json, "w") as f:
         json.dump(summary, f, indent=1)
     print_table(results)
+    if wants_vllm and not context.vllm:
+        print(f"\nvLLM CPU skipped: {context.vllm_missing}")
     print(f"\nsummary: {args.json} ({summary['elapsed_s'] / 60:.0f} minutes; load average "
           f"{' '.join(f'{x:.2f}' for x in summary['machine']['load_average_end'])} at the end)")
     return 0

@@ -37,7 +37,9 @@ def ensure_genai(work: str) -> str:
     done = os.path.join(venv, ".installed")
     if not os.path.exists(done):
         log(f"installing {GENAI_PACKAGE} into {venv}")
-        subprocess.run([python, "-m", "pip", "install", "-q", GENAI_PACKAGE], check=True)
+        if subprocess.run([python, "-m", "pip", "install", "-q", GENAI_PACKAGE]).returncode:
+            raise SystemExit(f"bench-peers: could not install {GENAI_PACKAGE} into {venv} "
+                             "(pip's message is above); every workload needs it")
         open(done, "w").close()
     return python
 
