@@ -42,6 +42,7 @@ struct ServeOptions {
     std::string api_key;
     std::vector<std::string> served_model_names;
     std::string chat_template;
+    server::ChatParserOptions parsers;  // --enable-auto-tool-choice, --*-parser
     std::string generation_config = "auto";
     bool disable_log_requests = false;
     int max_waiting = 0;
@@ -160,6 +161,7 @@ sigset_t block_stop_signals() {
 }
 
 int run_serve(ServeOptions& o) {
+    server::check_chat_parser_options(o.parsers);  // before the model loads
     o.engine.model = o.model.resolve(o.engine.model, "serve");
     if (!o.kv_events_config.empty())
         o.engine.kv_events_config = server::parse_kv_events_config(o.kv_events_config);
@@ -179,6 +181,7 @@ int run_serve(ServeOptions& o) {
     options.served_model_names = o.served_model_names;
     options.max_waiting = o.max_waiting;
     options.disable_log_requests = o.disable_log_requests;
+    options.parsers = o.parsers;
     options.limits = http_limits(o);
     options.cors.allowed_origins = parse_list("allowed-origins", o.allowed_origins);
     options.cors.allowed_methods = parse_list("allowed-methods", o.allowed_methods);
@@ -272,6 +275,14 @@ Command add_serve_command(CLI::App& app) {
                     "Model name(s) clients use; default: the model path");
     config::add_value_flag(*cmd, "chat-template", o->chat_template,
                            "Chat template file or inline template text");
+    config::add_bool_flag(*cmd, "enable-auto-tool-choice", o->parsers.enable_auto_tool_choice,
+                          "Let the model call tools when it chooses (tool_choice auto); needs "
+                          "--tool-call-parser");
+    config::add_value_flag(*cmd, "tool-call-parser", o->parsers.tool_call_parser,
+                           "How tool calls are read out of the output: hermes (Qwen2.5, Qwen3), "
+                           "llama3_json, mistral or pythonic");
+    config::add_value_flag(*cmd, "reasoning-parser", o->parsers.reasoning_parser,
+                           "Split <think> blocks into reasoning_content: qwen3 or deepseek_r1");
     config::add_value_flag(*cmd, "generation-config", o->generation_config,
                            "auto: the model's generation_config.json gives default sampling "
                            "parameters; vllm: ignore it")

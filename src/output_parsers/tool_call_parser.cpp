@@ -20,9 +20,12 @@ std::string random_chars(std::string_view alphabet, size_t count) {
     return out;
 }
 
+constexpr std::string_view kAlphanumeric =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
 // Mistral's tokenizer wants 9 letters and digits.
 std::string mistral_id() {
-    return random_chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 9);
+    return random_chars(kAlphanumeric, 9);
 }
 
 std::string_view trim(std::string_view text) {
@@ -86,6 +89,9 @@ class HermesParser : public ToolCallParser {
         }
         return result;
     }
+    CallMarkers markers() const override {
+        return {"<tool_call>", "</tool_call>", {}, /*json_body=*/true};
+    }
 };
 
 class Llama3JsonParser : public ToolCallParser {
@@ -98,7 +104,7 @@ class Llama3JsonParser : public ToolCallParser {
         ToolCallResult result;
         // Objects separated by ";": split at each top-level "}" followed by ";".
         while (!rest.empty()) {
-            const size_t end = object_end(rest);
+            const size_t end = json_value_end(rest);
             if (end == std::string_view::npos) return unparsed(text);
             const auto value = parse_json(rest.substr(0, end));
             auto call = value ? call_from_json(*value, new_tool_call_id()) : std::nullopt;
@@ -112,29 +118,7 @@ class Llama3JsonParser : public ToolCallParser {
         }
         return result;
     }
-
-  private:
-    // Index just past the JSON object that opens `text`, strings respected.
-    static size_t object_end(std::string_view text) {
-        int depth = 0;
-        bool in_string = false;
-        for (size_t i = 0; i < text.size(); ++i) {
-            const char c = text[i];
-            if (in_string) {
-                if (c == '\\')
-                    ++i;
-                else if (c == '"')
-                    in_string = false;
-            } else if (c == '"') {
-                in_string = true;
-            } else if (c == '{' || c == '[') {
-                ++depth;
-            } else if ((c == '}' || c == ']') && --depth == 0) {
-                return i + 1;
-            }
-        }
-        return std::string_view::npos;
-    }
+    CallMarkers markers() const override { return {{}, {}, {"{", "<|python_tag|>"}}; }
 };
 
 class MistralParser : public ToolCallParser {
@@ -172,6 +156,7 @@ class MistralParser : public ToolCallParser {
         }
         return result;
     }
+    CallMarkers markers() const override { return {"[TOOL_CALLS]", {}, {}}; }
 };
 
 class PythonicParser : public ToolCallParser {
@@ -184,12 +169,34 @@ class PythonicParser : public ToolCallParser {
             result.calls.push_back({new_tool_call_id(), c.name, c.arguments.dump()});
         return result;
     }
+    CallMarkers markers() const override { return {{}, {}, {"["}}; }
 };
 
 }  // namespace
 
+size_t json_value_end(std::string_view text) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return std::string_view::npos;
+}
+
 std::string new_tool_call_id() {
-    return "chatcmpl-tool-" + random_chars("0123456789abcdef", 32);
+    return "call_" + random_chars(kAlphanumeric, 24);
 }
 
 std::unique_ptr<ToolCallParser> ToolCallParser::create(std::string_view name) {

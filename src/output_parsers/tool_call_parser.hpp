@@ -19,7 +19,7 @@
 namespace ovllm::parsers {
 
 struct ToolCall {
-    std::string id;  // "chatcmpl-tool-<32 hex>"; mistral: 9 letters and digits
+    std::string id;  // "call_<24 letters and digits>"; mistral: 9 letters and digits
     std::string name;
     std::string arguments;  // JSON object text
 };
@@ -29,8 +29,23 @@ struct ToolCallResult {
     std::vector<ToolCall> calls;
 };
 
-// vLLM's id of a tool call: "chatcmpl-tool-" and 32 random hex digits.
+// OpenAI's form of a tool call id: "call_" and 24 random letters and digits (vLLM's own,
+// "chatcmpl-tool-...", is no better known to clients).
 std::string new_tool_call_id();
+
+// Index just past the JSON object or array that opens `text` (strings respected); npos when
+// it is not closed yet.
+size_t json_value_end(std::string_view text);
+
+// Where a parser's calls sit in the text, for streaming (tool_call_stream.hpp).
+struct CallMarkers {
+    std::string_view open;                  // calls start at this text, anywhere ("<tool_call>")
+    std::string_view close;                 // one call is complete at this text; empty: at the end
+    std::vector<std::string_view> leading;  // or: the output opens with one of these ("[")
+    // Between open and close is {"name": ..., "arguments": {...}}: the arguments can be
+    // streamed as the model writes them.
+    bool json_body = false;
+};
 
 class ToolCallParser {
   public:
@@ -38,6 +53,7 @@ class ToolCallParser {
     // Throws ovllm::Error naming the known parsers for an unknown name.
     static std::unique_ptr<ToolCallParser> create(std::string_view name);
     virtual ToolCallResult extract(std::string_view text) const = 0;
+    virtual CallMarkers markers() const = 0;
 };
 
 }  // namespace ovllm::parsers

@@ -35,6 +35,7 @@ struct Job {
     bool return_token_ids = false;
     std::vector<std::vector<int64_t>> prompt_token_ids;  // per prompt, when return_token_ids
     bool prompt_logprobs = false;                        // not streamed (refused with stream)
+    ChatOutputPlan plan;  // chat: what the reasoning and tool-call parsers read
 };
 
 // One choice's progress: what was sent or gathered so far.
@@ -46,6 +47,7 @@ struct ChoiceState {
     bool started = false;
     std::optional<std::string> finish_reason;
     json stop_reason;
+    std::unique_ptr<ChatOutputStream> parser;  // streamed chat with job.plan.active()
 };
 
 json stop_reason_json(const CompletionOutput& output) {
@@ -164,8 +166,9 @@ Job completion_job(ServerContext& context, const json& body) {
     return job;
 }
 
-Job chat_job(ServerContext& context, const json& body) {
+Job chat_job(ServerContext& context, const json& body, std::string_view raw_body) {
     ChatRequest request = parse_chat_request(body);
+    keep_client_order(request.chat, raw_body);
     Job job;
     job.chat = true;
     job.model = context.resolve_model(request.model);
@@ -177,8 +180,10 @@ Job chat_job(ServerContext& context, const json& body) {
     job.continuous_usage_stats = request.continuous_usage_stats;
     if (request.logprobs) job.logprobs = request.top_logprobs;
     job.prompt_logprobs = request.params.prompt_logprobs.has_value();
+    job.plan = plan_chat_output(context.options.parsers, request.tool_fields, request.params);
     request.chat.chat_template = context.options.chat_template;
     std::string prompt = context.engine.apply_chat_template(request.chat);
+    job.plan.prompt_opened_think = prompt_opens_think(prompt);
     // The template already holds any BOS; add_special_tokens (default false) would double it.
     std::vector<int64_t> ids = context.engine.tokenize(prompt, request.extras.add_special_tokens);
     job.echo.emplace_back();
@@ -292,6 +297,11 @@ http::Response WholeResponse::body() const {
         }
         update.finish_reason = choice.finish_reason.value_or("abort");
         update.stop_reason = choice.stop_reason;
+        if (job.chat && job.plan.active()) {
+            update.parts = parse_chat_output(job.plan, choice.text);
+            update.finish_reason =
+                chat_finish_reason(*update.finish_reason, !update.parts->tool_calls.empty());
+        }
         if (job.return_token_ids) {
             update.token_ids = choice.token_ids;
             if (!job.chat) update.prompt_token_ids = job.prompt_token_ids[i / size_t(job.n)];
@@ -331,6 +341,8 @@ class StreamResponse : public http::BodySource {
   private:
     void open(std::string& out);
     void write_outputs(std::string& out, const Generation::Event& event);
+    void write_parsed(std::string& out, ChoiceState& state, ChoiceUpdate update,
+                      std::optional<Usage> usage);
     void close(std::string& out);
 
     Session session_;
@@ -366,12 +378,62 @@ void StreamResponse::write_outputs(std::string& out, const Generation::Event& ev
             (state.started || job.echo[event.prompt].empty())) {
             continue;
         }
-        const ChoiceUpdate update = make_update(job, event.prompt, state, output);
-        json choice =
-            job.chat ? chat_delta_choice_json(update, false) : completion_choice_json(update);
+        ChoiceUpdate update = make_update(job, event.prompt, state, output);
         std::optional<Usage> usage;
         if (job.continuous_usage_stats) usage = session_.generation.usage();
+        if (job.chat && job.plan.active()) {
+            write_parsed(out, state, std::move(update), usage);
+            continue;
+        }
+        json choice =
+            job.chat ? chat_delta_choice_json(update, false) : completion_choice_json(update);
         write_chunk(job, out, json::array({std::move(choice)}), usage);
+    }
+}
+
+// A chat delta through the parsers: reasoning, content and each tool-call delta item in a
+// chunk of its own (a call's id and name before its arguments), the finish reason last.
+void StreamResponse::write_parsed(std::string& out, ChoiceState& state, ChoiceUpdate update,
+                                  std::optional<Usage> usage) {
+    const Job& job = session_.job;
+    if (!state.parser) state.parser = std::make_unique<ChatOutputStream>(job.plan);
+    ChatParts parts = state.parser->feed(update.text);
+    if (update.finish_reason) {
+        ChatParts last = state.parser->finish();
+        if (last.reasoning) parts.reasoning = parts.reasoning.value_or("") + *last.reasoning;
+        if (last.content) parts.content = parts.content.value_or("") + *last.content;
+        for (json& item : last.tool_calls) parts.tool_calls.push_back(std::move(item));
+        update.finish_reason =
+            chat_finish_reason(*update.finish_reason, state.parser->called_tools());
+        state.finish_reason = update.finish_reason;
+    }
+    std::vector<ChatParts> pieces(1);
+    pieces[0].reasoning = std::move(parts.reasoning);
+    pieces[0].content = std::move(parts.content);
+    for (json& item : parts.tool_calls) {
+        if (!pieces.back().tool_calls.empty()) pieces.emplace_back();
+        pieces.back().tool_calls.push_back(std::move(item));
+    }
+    const bool has_extras = !update.logprobs.is_null() || !update.token_ids.is_null();
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        ChoiceUpdate piece;
+        piece.index = update.index;
+        const bool last = i + 1 == pieces.size();
+        if (i == 0) {
+            piece.logprobs = update.logprobs;
+            piece.token_ids = update.token_ids;
+        }
+        if (last) {
+            piece.finish_reason = update.finish_reason;
+            piece.stop_reason = update.stop_reason;
+        }
+        const bool empty =
+            !pieces[i].reasoning && !pieces[i].content && pieces[i].tool_calls.empty();
+        // Text the parsers hold back (a partial tag) sends nothing yet.
+        if (empty && !piece.finish_reason && !(i == 0 && has_extras)) continue;
+        piece.parts = std::move(pieces[i]);
+        write_chunk(job, out, json::array({chat_delta_choice_json(piece, false)}),
+                    last ? usage : std::nullopt);
     }
 }
 
@@ -463,7 +525,8 @@ http::Result handle_completions_render(ServerContext& context, const http::Reque
 }
 
 http::Result handle_chat_completions_render(ServerContext& context, const http::Request& request) {
-    return respond_render(chat_job(context, with_defaults(context, parse_json_body(request.body))));
+    return respond_render(
+        chat_job(context, with_defaults(context, parse_json_body(request.body)), request.body));
 }
 
 http::Result handle_completions(ServerContext& context, const http::Request& request) {
@@ -472,8 +535,8 @@ http::Result handle_completions(ServerContext& context, const http::Request& req
 }
 
 http::Result handle_chat_completions(ServerContext& context, const http::Request& request) {
-    return respond(context,
-                   chat_job(context, with_defaults(context, parse_json_body(request.body))));
+    return respond(context, chat_job(context, with_defaults(context, parse_json_body(request.body)),
+                                     request.body));
 }
 
 }  // namespace ovllm::server

@@ -41,8 +41,9 @@ struct ModelInfo {
 
 // Inputs of a chat template rendering; json values are as the client sent them.
 struct ChatTemplateRequest {
-    nlohmann::json messages = nlohmann::json::array();  // [{role, content}, ...]
-    nlohmann::json tools;                               // null or a list of tool specs
+    // In the client's key order: templates print tools (and call arguments) with tojson.
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();  // [{role, content}, ...]
+    nlohmann::ordered_json tools;  // null or a list of tool specs
     bool add_generation_prompt = true;
     bool continue_final_message = false;
     nlohmann::json chat_template_kwargs = nlohmann::json::object();

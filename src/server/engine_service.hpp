@@ -54,6 +54,8 @@ class EngineService : public EngineClient {
 
     // Starts the KV events publisher when the config asks for one.
     void start_kv_events(const EngineConfig& config);
+    // Builds the grammar compiler now, which starts its warm-up compile in the background.
+    void start_grammar_warm_up();
     void run();
     void drain_inbox();
     void add(Submission& submission);

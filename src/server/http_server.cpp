@@ -26,6 +26,7 @@ ServerContext::ServerContext(EngineClient& engine_client, ServerOptions server_o
       max_model_len(options.max_model_len > 0 ? options.max_model_len : model.max_model_len),
       metrics(options.served_model_names.empty() ? model.name
                                                  : options.served_model_names.front()) {
+    check_chat_parser_options(options.parsers);  // unknown names: an error at start-up
     if (options.served_model_names.empty()) options.served_model_names.push_back(model.name);
     std::random_device seed;
     id_salt_ = (uint64_t(seed()) << 32) ^ seed();
@@ -150,6 +151,7 @@ http::Result handle_tokenize(ServerContext& context, const http::Request& reques
         json chat_body = body;
         chat_body.erase("model");
         ChatRequest chat = parse_chat_request(chat_body);
+        keep_client_order(chat.chat, request.body);
         chat.chat.chat_template = context.options.chat_template;
         const bool add_special = optional_bool(body, "add_special_tokens").value_or(false);
         ids = context.engine.tokenize(context.engine.apply_chat_template(chat.chat), add_special);

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/chat_output.hpp"
 #include "server/cors.hpp"
 #include "server/engine_client.hpp"
 #include "server/http_transport.hpp"
@@ -25,6 +26,7 @@ struct ServerOptions {
     int max_waiting = 0;  // 503 when this many requests already wait; 0 = no limit
     bool disable_log_requests = false;
     std::string chat_template;  // template text overriding the model's; empty = model's
+    ChatParserOptions parsers;  // reasoning and tool-call parsers of chat outputs
     // Request fields (temperature, top_p, top_k, repetition_penalty, max_tokens, ...) used
     // when a request leaves them out: the model's generation_config.json defaults.
     nlohmann::json default_sampling_params = nlohmann::json::object();

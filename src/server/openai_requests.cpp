@@ -422,36 +422,36 @@ void check_tool(const json& tool, size_t index) {
     }
 }
 
-// As vLLM: tools without tool_choice mean "auto", and "auto" needs a tool call parser (none
-// is configured here), so only "none" is served: the tools reach the template, and the
-// output is plain text.
-void parse_tools(const json& body, ChatTemplateRequest& chat) {
+// The tools reach the template; tool_choice is checked for its form here and decided
+// against the server's parsers by plan_chat_output (chat_output.hpp).
+void parse_tools(const json& body, ChatRequest& request) {
     const json* tools = field(body, "tools");
     if (tools) {
         if (!tools->is_array()) wrong_type("tools", "list of tools", *tools);
         for (size_t i = 0; i < tools->size(); ++i) check_tool((*tools)[i], i);
-        chat.tools = *tools;
+        request.chat.tools = *tools;
+        request.tool_fields.tools = *tools;
     }
     const json* choice = field(body, "tool_choice");
     if (choice && !tools) {
         throw bad_request("When using `tool_choice`, `tools` must be set.", "tool_choice");
     }
-    if (!tools || tools->empty()) return;
-    const json effective = choice ? *choice : json("auto");
-    if (effective == "none") return;
-    if (effective == "auto") {
-        throw bad_request(
-            "\"auto\" tool choice requires a tool call parser, and none is configured in "
-            "this server; send tool_choice \"none\" to get plain text.",
-            "tool_choice");
+    if (choice) {
+        const bool named = choice->is_object() && choice->value("type", json()) == "function" &&
+                           choice->contains("function") && (*choice)["function"].is_object() &&
+                           (*choice)["function"].value("name", json()).is_string();
+        if (*choice != "none" && *choice != "auto" && *choice != "required" && !named) {
+            throw bad_request(fmt::format("Invalid value for `tool_choice`: {}. Only named tools "
+                                          "({{\"type\": \"function\", \"function\": {{\"name\": "
+                                          "...}}}}), \"none\", \"auto\" or \"required\" are "
+                                          "supported.",
+                                          choice->dump()),
+                              "tool_choice");
+        }
+        request.tool_fields.tool_choice = *choice;
     }
-    if (effective != "required" && !effective.is_object()) {
-        throw bad_request(fmt::format("Invalid value for `tool_choice`: {}. Only named tools, "
-                                      "\"none\", \"auto\" or \"required\" are supported.",
-                                      effective.dump()),
-                          "tool_choice");
-    }
-    // "required" and named tools were refused by check_request_fields.
+    request.tool_fields.parallel_tool_calls = get_bool(body, "parallel_tool_calls").value_or(true);
+    request.tool_fields.include_reasoning = get_bool(body, "include_reasoning").value_or(true);
 }
 
 }  // namespace
@@ -491,7 +491,7 @@ ChatRequest parse_chat_request(const json& body) {
     const std::vector<std::string> ignored = check_request_fields(body, Endpoint::chat);
     request.model = get_string(body, "model").value_or("");
     request.chat.messages = parse_messages(body);
-    parse_tools(body, request.chat);
+    parse_tools(body, request);
     request.chat.add_generation_prompt = get_bool(body, "add_generation_prompt").value_or(true);
     request.chat.continue_final_message = get_bool(body, "continue_final_message").value_or(false);
     if (request.chat.add_generation_prompt && request.chat.continue_final_message) {
@@ -503,6 +503,10 @@ ChatRequest parse_chat_request(const json& body) {
     if (const json* kwargs = field(body, "chat_template_kwargs")) {
         if (!kwargs->is_object()) wrong_type("chat_template_kwargs", "object", *kwargs);
         request.chat.chat_template_kwargs = *kwargs;
+    }
+    // As vLLM: reasoning_effort reaches the template (gpt-oss style templates read it).
+    if (auto effort = get_string(body, "reasoning_effort")) {
+        request.chat.chat_template_kwargs["reasoning_effort"] = *effort;
     }
     parse_sampling(body, request.params);
     // max_completion_tokens is the newer name and wins when both are given.
@@ -527,6 +531,46 @@ ChatRequest parse_chat_request(const json& body) {
     request.extras = parse_extras(body, /*add_special_default=*/false);
     request.extras.ignored_fields = ignored;
     return request;
+}
+
+void keep_client_order(ChatTemplateRequest& chat, std::string_view raw_body) {
+    using ordered = nlohmann::ordered_json;
+    const bool has_calls =
+        std::any_of(chat.messages.begin(), chat.messages.end(),
+                    [](const ordered& message) { return message.contains("tool_calls"); });
+    if (chat.tools.is_null() && !has_calls) return;  // nothing whose order matters
+    const ordered body = ordered::parse(raw_body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return;
+    if (!chat.tools.is_null() && body.contains("tools")) chat.tools = body["tools"];
+    const auto messages = body.find("messages");
+    if (messages == body.end() || !messages->is_array()) return;
+    for (size_t i = 0; i < messages->size() && i < chat.messages.size(); ++i) {
+        const ordered& message = (*messages)[i];
+        if (!message.is_object() || !message.contains("tool_calls") ||
+            !message["tool_calls"].is_array() || message.value("role", "") != "assistant")
+            continue;
+        ordered calls = message["tool_calls"];
+        for (size_t j = 0; j < calls.size(); ++j) {
+            ordered& call = calls[j];
+            if (!call.is_object() || !call.contains("function") || !call["function"].is_object())
+                continue;
+            ordered& arguments = call["function"]["arguments"];
+            if (arguments.is_structured()) continue;
+            if (!arguments.is_string() || arguments.get_ref<const std::string&>().empty()) {
+                arguments = ordered::object();
+                continue;
+            }
+            ordered parsed =
+                ordered::parse(arguments.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+            if (parsed.is_discarded()) {
+                const std::string name =
+                    fmt::format("messages[{}].tool_calls[{}].function.arguments", i, j);
+                throw bad_request(name + ": not valid JSON.", name);
+            }
+            arguments = std::move(parsed);
+        }
+        chat.messages[i]["tool_calls"] = std::move(calls);
+    }
 }
 
 int resolve_max_tokens(std::optional<int> requested, int prompt_len, int max_model_len) {

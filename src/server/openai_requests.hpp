@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ovllm/sampling_params.hpp"
+#include "server/chat_output.hpp"
 #include "server/engine_client.hpp"
 #include "server/openai_errors.hpp"
 
@@ -43,8 +44,9 @@ struct CompletionRequest {
 
 struct ChatRequest {
     std::string model;
-    ChatTemplateRequest chat;  // messages with content flattened to strings
-    SamplingParams params;     // max_tokens defaults to nullopt (up to the context limit)
+    ChatTemplateRequest chat;    // messages with content flattened to strings
+    ChatToolFields tool_fields;  // tools, tool_choice, parallel_tool_calls, include_reasoning
+    SamplingParams params;       // max_tokens defaults to nullopt (up to the context limit)
     bool logprobs = false;
     int top_logprobs = 0;
     bool stream = false;
@@ -59,6 +61,10 @@ inline constexpr int kMaxLogprobs = 20;
 
 CompletionRequest parse_completion_request(const json& body);
 ChatRequest parse_chat_request(const json& body);
+// Puts the tools and the assistant turns' tool-call arguments of `chat` (parsed from
+// `raw_body`) in the client's key order, and turns arguments given as JSON text into
+// objects, as vLLM hands them to the template (400 naming the field when not JSON).
+void keep_client_order(ChatTemplateRequest& chat, std::string_view raw_body);
 
 // Field readers shared with the other endpoints' parsers: absent or null gives nullopt; a
 // wrong type or range is a 400 naming the field, in vLLM's words.

@@ -108,21 +108,46 @@ json completion_choice_json(const ChoiceUpdate& choice) {
                           choice);
 }
 
+namespace {
+
+// The message of a choice whose text went through the parsers (vLLM's field names).
+json parsed_message_json(const ChatParts& parts) {
+    return {{"role", "assistant"},
+            {"content", parts.content ? json(*parts.content) : json(nullptr)},
+            {"reasoning_content", parts.reasoning ? json(*parts.reasoning) : json(nullptr)},
+            {"tool_calls", parts.tool_calls}};
+}
+
+// A delta carries only the fields it has.
+json parsed_delta_json(const ChatParts& parts, json delta) {
+    if (parts.reasoning) delta["reasoning_content"] = *parts.reasoning;
+    if (parts.content) delta["content"] = *parts.content;
+    if (!parts.tool_calls.empty()) delta["tool_calls"] = parts.tool_calls;
+    return delta;
+}
+
+}  // namespace
+
 json chat_message_choice_json(const ChoiceUpdate& choice) {
-    return with_token_ids(
-        {{"index", choice.index},
-         {"message",
-          {{"role", "assistant"}, {"content", choice.text}, {"tool_calls", json::array()}}},
-         {"logprobs", choice.logprobs},
-         {"finish_reason", finish_json(choice.finish_reason)},
-         {"stop_reason", choice.stop_reason}},
-        choice);
+    json message =
+        choice.parts
+            ? parsed_message_json(*choice.parts)
+            : json{{"role", "assistant"}, {"content", choice.text}, {"tool_calls", json::array()}};
+    return with_token_ids({{"index", choice.index},
+                           {"message", std::move(message)},
+                           {"logprobs", choice.logprobs},
+                           {"finish_reason", finish_json(choice.finish_reason)},
+                           {"stop_reason", choice.stop_reason}},
+                          choice);
 }
 
 json chat_delta_choice_json(const ChoiceUpdate& choice, bool with_role) {
     json delta = json::object();
     if (with_role) delta["role"] = "assistant";
-    delta["content"] = choice.text;
+    if (choice.parts)
+        delta = parsed_delta_json(*choice.parts, std::move(delta));
+    else
+        delta["content"] = choice.text;
     return with_token_ids({{"index", choice.index},
                            {"delta", std::move(delta)},
                            {"logprobs", choice.logprobs},

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ovllm/outputs.hpp"
+#include "server/chat_output.hpp"
 #include "server/openai_errors.hpp"
 
 namespace ovllm::server {
@@ -37,6 +38,8 @@ struct ChoiceUpdate {
     json stop_reason;       // null, the stop string, or the stop token id
     json token_ids;         // return_token_ids: the choice's new token ids; null = omitted
     json prompt_token_ids;  // completions with return_token_ids; null = omitted
+    // Chat with a reasoning or tool-call parser: the parsed fields, sent instead of `text`.
+    std::optional<ChatParts> parts;
 };
 
 json completion_choice_json(const ChoiceUpdate& choice);

@@ -25,9 +25,6 @@ bool is_null(const json& value, const json&) {
 bool is_false(const json& value, const json&) {
     return value.is_null() || value == false;
 }
-bool is_true(const json& value, const json&) {
-    return value.is_null() || value == true;
-}
 bool is_one(const json& value, const json&) {
     return value.is_null() || (value.is_number() && value.get<double>() == 1.0);
 }
@@ -77,11 +74,9 @@ const std::vector<Refusal>& refusals() {
         {"priority", kBoth, is_zero,
          "priority scheduling is not supported (requests are served first come, first "
          "served)"},
-        {"reasoning_effort", kChat, is_null, "this server has no reasoning parser"},
         {"structural_tag", kBoth, is_null,
          "give a structural tag as response_format {\"type\": \"structural_tag\", ...} or "
          "structured_outputs {\"structural_tag\": ...}"},
-        {"include_reasoning", kChat, is_true, "this server has no reasoning parser"},
         {"functions", kChat, is_null,
          "the legacy `functions` field is not supported; send `tools` instead"},
         {"function_call", kChat, is_null,
@@ -99,7 +94,8 @@ const std::vector<Refusal>& refusals() {
          "background responses need a response store, and this server keeps none"},
         {"tools", kResponses, is_empty, "tools on /v1/responses are not supported yet"},
         {"prompt", kResponses, is_null, "prompt templates are not supported"},
-        {"reasoning", kResponses, is_null, "this server has no reasoning parser"},
+        {"reasoning", kResponses, is_null,
+         "reasoning output on /v1/responses is not supported yet"},
         {"max_tool_calls", kResponses, is_null, "this server runs no tools"},
         {"truncation", kResponses, is_text_or_null,
          "truncation \"auto\" (dropping input items to fit the context) is not implemented"},
@@ -156,9 +152,14 @@ const std::vector<std::pair<const char*, unsigned>>& honoured() {
         {"add_generation_prompt", kChat},
         {"continue_final_message", kChat},
         {"chat_template_kwargs", kChat},
+        // Tool calling and reasoning (chat_output.hpp): tools reach the template; tool_choice
+        // auto needs --enable-auto-tool-choice and --tool-call-parser (else a 400 naming
+        // it); required and named functions are constrained by a grammar.
         {"tools", kChat},
         {"tool_choice", kChat},
         {"parallel_tool_calls", kChat},
+        {"include_reasoning", kChat},  // false: reasoning_content is left out
+        {"reasoning_effort", kChat},   // a chat template variable, as in vLLM
         // Structured output: mapped (or refused by name) by parse_structured_outputs.
         {"response_format", kBoth},
         {"structured_outputs", kBoth},
@@ -231,14 +232,6 @@ std::vector<std::string> check_request_fields(const json& body, Endpoint endpoin
                 return key == entry.first && (entry.second & bit(endpoint));
             });
         if (!known) unknown.push_back(key);
-    }
-    // Forcing a tool call ("required" or a named tool) needs a tool call parser; refused
-    // before the tools themselves are checked, so the reason is the one given.
-    if (const auto choice = body.find("tool_choice");
-        choice != body.end() && (*choice == "required" || choice->is_object())) {
-        refuse("tool_choice", fmt::format("tool_choice {} forces a tool call, which needs a tool "
-                                          "call parser, and none is configured in this server",
-                                          choice->dump()));
     }
     return unknown;
 }

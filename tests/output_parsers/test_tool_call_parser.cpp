@@ -36,7 +36,7 @@ TEST(ToolCallParser, HermesQwenFormat) {
     ASSERT_EQ(r.calls.size(), 2u);
     expect_call(r, 0, "get_weather", {{"city", "Paris"}});
     expect_call(r, 1, "get_time", json::object());
-    EXPECT_TRUE(std::regex_match(r.calls[0].id, std::regex("chatcmpl-tool-[0-9a-f]{32}")));
+    EXPECT_TRUE(std::regex_match(r.calls[0].id, std::regex("call_[0-9A-Za-z]{24}")));
     EXPECT_NE(r.calls[0].id, r.calls[1].id);
 }
 

@@ -3,14 +3,16 @@
 #include <algorithm>
 
 #include "letter_tokenizer.hpp"
+#include "tokenizer/chat_template.hpp"
 #include "util/error.hpp"
 
 namespace ovllm::server::test {
 
-FakeEngine::FakeEngine(std::chrono::microseconds tick)
+FakeEngine::FakeEngine(std::chrono::microseconds tick, int max_model_len)
     : tick_(tick),
+      max_model_len_(max_model_len),
       tokenizer_(ovllm::test::letter_tokenizer()),
-      processor_(&tokenizer_, {kEos}, kMaxModelLen) {
+      processor_(&tokenizer_, {kEos}, max_model_len) {
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -94,6 +96,14 @@ std::string FakeEngine::apply_chat_template(const ChatTemplateRequest& request) 
         last_chat_ = request;
         chats_.push_back(request);
     }
+    if (!request.chat_template.empty()) {  // the server's --chat-template, rendered for real
+        ChatRenderOptions options;
+        options.add_generation_prompt = request.add_generation_prompt;
+        options.continue_final_message = request.continue_final_message;
+        options.tools = request.tools;
+        options.chat_template_kwargs = request.chat_template_kwargs;
+        return ChatTemplate::from_string(request.chat_template).render(request.messages, options);
+    }
     for (const auto& message : request.messages) {
         const std::string role = message["role"].get<std::string>();
         if (message["content"] == "BAD_TEMPLATE") {
@@ -126,7 +136,12 @@ bool FakeEngine::reset_prefix_cache() {
 }
 
 ModelInfo FakeEngine::model_info() {
-    return {"fake-model", kMaxModelLen, kVocabSize, {kEos}};
+    return {"fake-model", max_model_len_, kVocabSize, {kEos}};
+}
+
+void FakeEngine::set_script(std::string text) {
+    const std::lock_guard lock(mutex_);
+    script_ = std::move(text);
 }
 
 std::vector<GenerateRequest> FakeEngine::submitted() const {
@@ -173,6 +188,8 @@ bool FakeEngine::step(Active& active) {
         const char letter = static_cast<char>('a' + (size_t(c.index) + step) % 26);
         sampling::SampledToken sampled;
         sampled.token_id = ovllm::test::letter_id(letter);
+        if (!script_.empty())
+            sampled.token_id = step < script_.size() ? ovllm::test::letter_id(script_[step]) : kEos;
         std::vector<sampling::LogprobEntry> top;
         if (logprobs) {
             sampled.has_logprobs = true;

@@ -1,7 +1,8 @@
 #pragma once
 // A deterministic EngineClient for the server tests. Tokens are bytes (id = byte + 3; 1 is
 // BOS, 2 is EOS); choice c of a request generates the letters 'a' + (c + step) % 26, one per
-// tick of its own engine thread. The engine's own OutputProcessor turns them into outputs
+// tick of its own engine thread; with a script set, every choice writes the script instead
+// (one character a tick, then EOS). The engine's own OutputProcessor turns them into outputs
 // (the letter tokenizer of tests/letter_tokenizer.hpp decodes them), so stop strings, stop
 // tokens, max_tokens and output kinds behave as in the real engine. A prompt that mentions
 // STOP_AT_C stops before the letter c (finish_reason "stop"); one that mentions REFUSE is
@@ -23,7 +24,8 @@ namespace ovllm::server::test {
 
 class FakeEngine : public EngineClient {
   public:
-    explicit FakeEngine(std::chrono::microseconds tick = std::chrono::microseconds(200));
+    explicit FakeEngine(std::chrono::microseconds tick = std::chrono::microseconds(200),
+                        int max_model_len = kMaxModelLen);
     ~FakeEngine() override;
 
     std::shared_ptr<OutputStream> submit(GenerateRequest request) override;
@@ -48,6 +50,8 @@ class FakeEngine : public EngineClient {
     std::atomic<int> cached_tokens{0};   // reported as num_cached_tokens
     std::atomic<bool> paused{false};     // stop generating while true
     std::atomic<size_t> peak_active{0};  // most requests ever running at once
+    // What every choice generates from now on (printable ASCII); empty = the letters.
+    void set_script(std::string text);
 
     static constexpr int kVocabSize = 300;
     static constexpr int kMaxModelLen = 128;
@@ -64,6 +68,7 @@ class FakeEngine : public EngineClient {
     bool step(Active& active);  // true when the request finished
 
     const std::chrono::microseconds tick_;
+    const int max_model_len_;
     const tokenizer::Tokenizer tokenizer_;
     const engine::OutputProcessor processor_;
     mutable std::mutex mutex_;
@@ -72,6 +77,7 @@ class FakeEngine : public EngineClient {
     std::vector<GenerateRequest> submitted_;
     std::set<std::string> aborted_;
     ChatTemplateRequest last_chat_;
+    std::string script_;
     std::vector<ChatTemplateRequest> chats_;
     bool stopping_ = false;
     std::thread thread_;

@@ -22,8 +22,9 @@ using ovllm::test::parse_sse;
 class ServerTest : public ::testing::Test {
   protected:
     void start(ServerOptions options = {},
-               std::chrono::microseconds tick = std::chrono::microseconds(200)) {
-        engine_ = std::make_unique<FakeEngine>(tick);
+               std::chrono::microseconds tick = std::chrono::microseconds(200),
+               int max_model_len = FakeEngine::kMaxModelLen) {
+        engine_ = std::make_unique<FakeEngine>(tick, max_model_len);
         options.host = "127.0.0.1";
         options.port = 0;
         options.disable_log_requests = true;

@@ -120,7 +120,7 @@ TEST_F(ErrorsTest, WrongTypesAndRangesName400Field) {
         {"/v1/chat/completions",
          {{"messages", messages}, {"tool_choice", "required"}},
          "tool_choice",
-         "not supported"},
+         "`tools` must be set"},
         {"/v1/chat/completions",
          {{"messages", messages},
           {"response_format",
