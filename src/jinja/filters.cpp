@@ -449,6 +449,7 @@ Value f_attr(const Value& v, const Args& args) {
 
 const std::unordered_map<std::string_view, FilterFn>& filters() {
     static const std::unordered_map<std::string_view, FilterFn> table = {
+        // strings
         {"tojson", f_tojson},
         {"trim", f_trim},
         {"length", f_length},
@@ -461,6 +462,7 @@ const std::unordered_map<std::string_view, FilterFn>& filters() {
         {"safe", f_safe},
         {"replace", f_replace},
         {"join", f_join},
+        // values and sequences
         {"first", f_first},
         {"last", f_last},
         {"default", f_default},
@@ -486,8 +488,7 @@ const std::unordered_map<std::string_view, FilterFn>& filters() {
         {"indent", f_indent},
         {"escape", f_escape},
         {"e", f_escape},
-        {"attr", f_attr},
-    };
+        {"attr", f_attr}};
     return table;
 }
 
@@ -593,6 +594,7 @@ bool t_upper(const Value& v, const Args&) {
 
 const std::unordered_map<std::string_view, TestFn>& tests() {
     static const std::unordered_map<std::string_view, TestFn> table = {
+        // definedness and types
         {"defined", t_defined},
         {"undefined", t_undefined},
         {"none", t_none},
@@ -607,9 +609,11 @@ const std::unordered_map<std::string_view, TestFn>& tests() {
         {"callable", t_callable},
         {"iterable", t_iterable},
         {"sequence", t_sequence},
+        // numbers
         {"even", t_even},
         {"odd", t_odd},
         {"divisibleby", t_divisibleby},
+        // comparisons, by name and by operator
         {"eq", t_eq},
         {"equalto", t_eq},
         {"==", t_eq},
@@ -628,8 +632,7 @@ const std::unordered_map<std::string_view, TestFn>& tests() {
         {"in", t_in},
         {"sameas", t_sameas},
         {"lower", t_lower},
-        {"upper", t_upper},
-    };
+        {"upper", t_upper}};
     return table;
 }
 

@@ -1,6 +1,7 @@
 #include "jinja/parser.hpp"
 
 #include <algorithm>
+#include <array>
 #include <initializer_list>
 #include <string_view>
 
@@ -53,24 +54,13 @@ class Parser {
     }
 
     static std::string describe(const Token& t) {
-        switch (t.type) {
-            case TokenType::Text:
-                return "text";
-            case TokenType::VarBegin:
-                return "'{{'";
-            case TokenType::VarEnd:
-                return "'}}'";
-            case TokenType::BlockBegin:
-                return "'{%'";
-            case TokenType::BlockEnd:
-                return "'%}'";
-            case TokenType::String:
-                return "string";
-            case TokenType::End:
-                return "end of template";
-            default:
-                return "'" + t.value + "'";
-        }
+        // What an error calls each token type, in the order of TokenType; empty: the token's
+        // own text in quotes (names, numbers, operators).
+        static constexpr std::array<std::string_view, 11> kWords = {
+            "text", "'{{'", "'}}'", "'{%'", "'%}'", "", "string", "", "", "", "end of template"};
+        const auto index = static_cast<size_t>(t.type);
+        if (index < kWords.size() && !kWords[index].empty()) return std::string(kWords[index]);
+        return "'" + t.value + "'";
     }
 
     [[noreturn]] void fail_at(const Token& t, const std::string& message) const {

@@ -1,6 +1,7 @@
 #include "jinja/value.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -469,29 +470,12 @@ nlohmann::ordered_json Value::to_nlohmann() const {
 }
 
 std::string Value::type_name() const {
-    switch (kind()) {
-        case Kind::Undefined:
-            return "Undefined";
-        case Kind::None:
-            return "NoneType";
-        case Kind::Bool:
-            return "bool";
-        case Kind::Int:
-            return "int";
-        case Kind::Float:
-            return "float";
-        case Kind::String:
-            return "str";
-        case Kind::List:
-            return "list";
-        case Kind::Dict:
-            return "dict";
-        case Kind::Function:
-            return "function";
-        case Kind::Namespace:
-            return "Namespace";
-    }
-    return "object";
+    // Python's type names, in the order of Kind.
+    static constexpr std::array<const char*, 10> kNames = {"Undefined", "NoneType", "bool", "int",
+                                                           "float",     "str",      "list", "dict",
+                                                           "function",  "Namespace"};
+    const auto index = static_cast<size_t>(kind());
+    return index < kNames.size() ? kNames[index] : "object";
 }
 
 bool Value::equals(const Value& other) const {

@@ -17,20 +17,21 @@ namespace {
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian u32
 constexpr uint64_t kMaxDims = 4;
 
+// GGUF's metadata value types; the enumerators are its ids 0..12, in order.
 enum ValueType : uint32_t {
-    u8 = 0,
-    i8 = 1,
-    u16 = 2,
-    i16 = 3,
-    u32 = 4,
-    i32 = 5,
-    f32v = 6,
-    boolean = 7,
-    string = 8,
-    array = 9,
-    u64 = 10,
-    i64 = 11,
-    f64 = 12,
+    u8,
+    i8,
+    u16,
+    i16,
+    u32,
+    i32,
+    f32v,
+    boolean,
+    string,
+    array,
+    u64,
+    i64,
+    f64
 };
 
 struct TypeTraits {
