@@ -63,8 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const CompletionRequest request = parse_completion_request(body);
         for (const CompletionPrompt& prompt : request.prompts) {
             if (prompt.is_tokens) check_token_ids(prompt.token_ids, 49152);
-            const auto prompt_len = static_cast<int>(prompt.is_tokens ? prompt.token_ids.size()
-                                                                      : prompt.text.size());
+            const auto prompt_len =
+                static_cast<int>(prompt.is_tokens ? prompt.token_ids.size() : prompt.text.size());
             (void)resolve_max_tokens(request.params.max_tokens, prompt_len, 8192);
         }
     });
