@@ -325,6 +325,11 @@ GgufFile::GgufFile(const std::filesystem::path& path)
         t.elements = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
             t.dims.push_back(in.read<uint64_t>("tensor dim"));
+            // A weight without elements is no weight; refusing it here spares every reader
+            // of the tensor (dequantize's copies, divisions by a dim) from the empty case.
+            if (t.dims.back() == 0) {
+                throw_error("{}: tensor '{}' has a zero dimension (dim {})", name, t.name, d);
+            }
             overflow |= __builtin_mul_overflow(t.elements, t.dims.back(), &t.elements);
         }
         t.type = in.read<uint32_t>("tensor type");

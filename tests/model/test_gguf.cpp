@@ -235,6 +235,15 @@ TEST(Gguf, DimsWhoseSizeOverflowsAreErrors) {
         << bytes;
 }
 
+// Found by fuzz/fuzz_gguf: a zero dim made an empty tensor, and dequantize() then passed a
+// null buffer to memcpy (undefined behaviour even for 0 bytes; UBSan stops on it).
+TEST(Gguf, ZeroDimensionIsAnError) {
+    const std::string error =
+        error_of(write_file("zero.gguf", make_gguf({{"z.f32", 0, {4, 0}, {}}})));
+    EXPECT_NE(error.find("tensor 'z.f32' has a zero dimension (dim 1)"), std::string::npos)
+        << error;
+}
+
 TEST(Gguf, MapsHfNamesToGgufNames) {
     EXPECT_EQ(model::gguf_tensor_name("llama", "model.layers.3.self_attn.q_proj.weight"),
               "blk.3.attn_q.weight");
