@@ -11,8 +11,11 @@ Every minute it prints requests served, unexpected failures (anything but the in
 and disconnects), the server's RSS and thread count (/proc/<pid>/status). At the end, once the
 server is idle, it checks:
   - /metrics: vllm:kv_cache_usage_perc is 0 (no KV block in use) and no request running;
-  - RSS flat after warm-up: the mean of the last fifth of the post-warm-up samples (every 5 s)
-    exceeds the mean of the first fifth by less than --rss-growth-pct percent;
+  - RSS flat after warm-up (the first third of the run, at most 5 minutes: the KV cache,
+    compiled model and allocator arenas reach their size): the mean of the last fifth of the
+    post-warm-up samples (every 5 s) exceeds the mean of the first fifth by less than
+    --rss-growth-pct percent (default 10: allocator noise is a few percent, a leak under this
+    load grows without bound);
   - threads not growing: the most threads seen after warm-up, and the idle count at the end,
     are at most the most seen during warm-up;
   - SIGTERM then stops the server with exit code 0.
