@@ -26,16 +26,20 @@ for target in "${targets[@]}"; do
   name="fuzz_$target"
   corpus="$build/corpus/$name" findings="$build/findings/$name"
   mkdir -p "$corpus" "$findings" "$build/seeds/$name"
-  dict=()
+  options=()
   case "$target" in
-    openai_request) dict=(-dict="$root/fuzz/dict/json.dict") ;;
-    jinja | gguf | safetensors) dict=(-dict="$root/fuzz/dict/$target.dict") ;;
+    openai_request) options=(-dict="$root/fuzz/dict/json.dict") ;;
+    gguf | safetensors) options=(-dict="$root/fuzz/dict/$target.dict") ;;
+    # A template may loop or allocate without bound, as in Jinja2 itself; templates come from
+    # the model or the operator, never from a request. So slow and huge renders are counted
+    # (and saved), not fatal: fork mode runs on after them.
+    jinja) options=(-dict="$root/fuzz/dict/jinja.dict" -fork=1 -ignore_timeouts=1 -ignore_ooms=1) ;;
   esac
   seeds=("$build/seeds/$name")
   [[ -d "$root/fuzz/corpus/$name" ]] && seeds+=("$root/fuzz/corpus/$name")
   echo "== $name: $seconds s"
   # -timeout: one input taking 10 s is a finding (a hang); -rss_limit_mb bounds memory.
-  nice -n 19 "$build/fuzz/$name" "$corpus" "${seeds[@]}" "${dict[@]}" -max_total_time="$seconds" \
+  nice -n 19 "$build/fuzz/$name" "$corpus" "${seeds[@]}" "${options[@]}" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
     -artifact_prefix="$findings/" 2>&1 | tee "$build/$name.log" | grep -v '^#[0-9].*\(NEW\|REDUCE\|pulse\)'
 done
