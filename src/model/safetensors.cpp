@@ -155,6 +155,8 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
         header = json::parse(header_begin, header_begin + header_size);
     } catch (const json::parse_error& e) {
         throw_error("{}: header is not valid JSON (at byte {})", file, e.byte);
+    } catch (const json::out_of_range&) {  // how the parser refuses a number like 1e999
+        throw_error("{}: header is not valid JSON (a number out of range)", file);
     }
     if (!header.is_object()) throw_error("{}: header is not a JSON object", file);
 
@@ -183,6 +185,8 @@ std::vector<fs::path> shards_from_index(const fs::path& folder, const fs::path& 
         root = json::parse(util::read_file(index));
     } catch (const json::parse_error& e) {
         throw_error("{}: invalid JSON at byte {}", index.string(), e.byte);
+    } catch (const json::out_of_range&) {
+        throw_error("{}: invalid JSON (a number out of range)", index.string());
     }
     if (!root.is_object() || !root.contains("weight_map") || !root["weight_map"].is_object()) {
         throw_error("{}: field 'weight_map' must be an object", index.string());

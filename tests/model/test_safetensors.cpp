@@ -216,6 +216,16 @@ TEST(SafetensorsErrors, HeaderNotJson) {
                  {file.string(), "header is not valid JSON"});
 }
 
+// Found by fuzz/fuzz_safetensors: the JSON parser refuses a number beyond a double's range
+// with out_of_range, not parse_error; it escaped as a raw nlohmann exception.
+TEST(SafetensorsErrors, HeaderNumberOutOfRange) {
+    TempDir dir("number_range");
+    const fs::path file = dir.path() / "model.safetensors";
+    write_raw(file, R"({"w": {"dtype": 1e999}})", "");
+    expect_error([&] { SafetensorsFile opened(file); },
+                 {file.string(), "header is not valid JSON (a number out of range)"});
+}
+
 TEST(SafetensorsErrors, TooSmall) {
     TempDir dir("small");
     const fs::path file = dir.path() / "model.safetensors";
