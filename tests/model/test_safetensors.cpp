@@ -226,6 +226,19 @@ TEST(SafetensorsErrors, HeaderNumberOutOfRange) {
                  {file.string(), "header is not valid JSON (a number out of range)"});
 }
 
+// A shape whose byte size wraps around 64 bits (2^32 x 2^32 x 4 bytes wraps to 0) matched
+// empty data_offsets, so the file opened with a tensor far larger than its data.
+TEST(SafetensorsErrors, ShapeSizeOverflow) {
+    TempDir dir("shape_overflow");
+    const fs::path file = dir.path() / "model.safetensors";
+    write_raw(
+        file,
+        R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}})",
+        "");
+    expect_error([&] { SafetensorsFile opened(file); },
+                 {file.string(), "tensor 'w' has shape [4294967296,4294967296] whose size"});
+}
+
 TEST(SafetensorsErrors, TooSmall) {
     TempDir dir("small");
     const fs::path file = dir.path() / "model.safetensors";
