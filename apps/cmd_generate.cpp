@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #include "structured_output/schema_check.hpp"
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace ovllm::cli {
 namespace {
@@ -43,21 +43,13 @@ struct GenerateOptions {
     int max_tokens = 16;
 };
 
-std::string read_text_file(const std::string& path, const char* flag) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw_error("{}: cannot open {}", flag, path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // --json-schema / --structured-output -> SamplingParams::structured_outputs.
 void set_structured_outputs(GenerateOptions& o) {
     if (!o.json_schema_file.empty() && !o.structured_output.empty())
         throw_error("give either --json-schema or --structured-output, not both");
     if (!o.json_schema_file.empty()) {
         StructuredOutputs so;
-        so.json = read_text_file(o.json_schema_file, "--json-schema");
+        so.json = util::read_file(o.json_schema_file);
         try {  // before the model loads
             structured::check_json_schema(*so.json);
         } catch (const Error& e) {

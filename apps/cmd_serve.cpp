@@ -204,7 +204,7 @@ int run_serve(ServeOptions& o) {
     OVLLM_INFO(
         "Available routes are: /health, /version, /v1/models, /v1/completions, "
         "/v1/chat/completions, /v1/completions/render, /v1/chat/completions/render, /tokenize, "
-        "/detokenize, /metrics");
+        "/detokenize, /metrics, /reset_prefix_cache");
 
     std::atomic<bool> done{false};
     std::thread watcher([&] {

@@ -13,7 +13,9 @@
 #   --kv-events-base-port P  kv_aware: replica i publishes KV events on P + i (default 5557)
 #   --router-args "ARGS"     extra vllm-router flags (word-split)
 #   --run-dir DIR            logs and replica-<i>.pid files (default a new temporary folder)
-#   --restart                restart a replica that exits (a supervisor for tests and demos)
+#   --restart                restart a replica that exits (a supervisor for tests and demos;
+#                            each exit status is appended to replica-<i>.exits). A rolling
+#                            restart: SIGTERM one replica; it drains, exits 0, comes back.
 #
 # Replica i gets cores [i*T, (i+1)*T) through numactl (with its memory on the local node) or
 # taskset, whichever is installed; neither: unpinned, with a warning. kv_aware turns on
@@ -24,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 [[ $# -ge 1 && $1 != -h && $1 != --help ]] || usage 0
 MODEL=$1
 shift
@@ -173,8 +175,10 @@ while kill -0 "$ROUTER_PID" 2>/dev/null; do
     if ((RESTART)); then
         for ((i = 0; i < REPLICAS; i++)); do
             if ! kill -0 "${PIDS[i]}" 2>/dev/null && ((!STOPPING)); then
-                wait "${PIDS[i]}" 2>/dev/null || true
-                echo "serve-replicas: replica $i exited; restarting it" >&2
+                status=0
+                wait "${PIDS[i]}" 2>/dev/null || status=$?
+                echo "$status" >>"$RUN_DIR/replica-$i.exits"
+                echo "serve-replicas: replica $i exited with status $status; restarting it" >&2
                 start_replica "$i"
             fi
         done

@@ -15,6 +15,8 @@ msgspec tagged structs) and against what vllm-router's kv_aware index computes:
   published token_ids and from the prompt's own tokens the keys must be the same, and the
   engine hashes it anchors by (block_hashes / parent_block_hash) must be consistent;
 - BlockRemoved only names hashes stored before (a small cache forces evictions);
+- POST /reset_prefix_cache publishes AllBlocksCleared at once, and the cache really forgot:
+  a prompt sent again is stored again under the same hashes instead of hitting;
 - /v1/completions/render and /v1/chat/completions/render, where the router gets a request's
   token ids, give those of /tokenize.
 
@@ -26,6 +28,7 @@ import os
 import struct
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import msgpack
@@ -48,6 +51,16 @@ def post(port, path, body):
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=120) as r:
         return json.loads(r.read())
+
+
+def post_status(port, path):
+    """POSTs an empty body; the HTTP status."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def start_server(port, events_port, topic):
@@ -164,12 +177,19 @@ def main():
         for p in prompts[2:]:
             post(port, "/v1/completions", {"model": "smol", "prompt": p, "max_tokens": 1})
         second = receive(sub, topic.encode(), time.time() + 30)
+        reset_status = post_status(port, "/reset_prefix_cache")
+        cleared = receive(sub, topic.encode(), time.time() + 30)
+        post(port, "/v1/completions", {"model": "smol", "prompt": prompts[2], "max_tokens": 1})
+        third = receive(sub, topic.encode(), time.time() + 30)
         after = time.time()
     finally:
         server.terminate()
         server.wait(timeout=60)
 
-    messages = first + second
+    check(reset_status == 200, f"POST /reset_prefix_cache answers 200 when idle ({reset_status})")
+    check([[e["type"] for e in b[1]] for _, b in cleared] == [["AllBlocksCleared"]],
+          "the reset publishes one AllBlocksCleared at once")
+    messages = first + second + cleared + third
     check(len(messages) >= 2, f"messages received ({len(messages)})")
     seqs = [seq for seq, _ in messages]
     check(seqs == list(range(len(seqs))), f"seq counts 0, 1, 2, ... without gaps: {seqs}")
@@ -205,6 +225,13 @@ def main():
     stored_again = {h for _, b in second for e in b[1] if e["type"] == "BlockStored"
                     for h in e["block_hashes"]}
     check(bool(removed & stored_again), "an evicted prefix stored again keeps its hash")
+
+    # After the reset the same prompt is stored again, under the hashes it had: nothing hit.
+    restored = [h for _, b in third for e in b[1] if e["type"] == "BlockStored"
+                for h in e["block_hashes"]]
+    check(len(restored) == len(tokens[2]) // BLOCK_SIZE and set(restored) <= stored_again,
+          f"after the reset the prompt's {len(tokens[2]) // BLOCK_SIZE} full blocks are stored "
+          f"again with the same hashes ({len(restored)} stored)")
 
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")

@@ -9,6 +9,11 @@ scripts/serve-replicas.sh --restart, on SmolLM2-135M with one thread each.
    (the router retries on, and routes to, the live replica).
 3. The script restarts replica 1; the router's health check takes it back, and requests
    reach it again (its fresh counter moves).
+4. A rolling restart: while 48-token streams run on both replicas, replica 0 gets SIGTERM.
+   It drains: every stream, its own included, ends with all 48 tokens and [DONE]; requests
+   sent during the drain all succeed; its log shows no request received between the
+   shutdown line and its restart, so the router sent it nothing new; it exits 0, and the
+   script brings it back.
 
 Environment: OVLLM_BINARY, OVLLM_MODELS_DIR. Exits non-zero on a failed check.
 """
@@ -59,6 +64,39 @@ def complete(port, i):
         return False
 
 
+def stream(port, i):
+    """A 48-token streamed completion; True when every token and [DONE] arrive."""
+    body = {"model": "smol", "prompt": f"Story {i}: once upon a time", "max_tokens": 48,
+            "temperature": 0, "ignore_eos": True, "stream": True,
+            "stream_options": {"include_usage": True}}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    tokens, done = None, False
+    try:
+        with urllib.request.urlopen(request, timeout=180) as r:
+            for raw in r:
+                line = raw.decode().strip()
+                if line == "data: [DONE]":
+                    done = True
+                elif line.startswith("data: ") and json.loads(line[6:]).get("usage"):
+                    tokens = json.loads(line[6:])["usage"]["completion_tokens"]
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return done and tokens == 48
+
+
+def gauge(port, name):
+    """One gauge of a replica's /metrics; None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples if sample.name == name)
+
+
 def successes(port):
     """Finished requests of one replica; None when it does not answer."""
     try:
@@ -88,7 +126,7 @@ def main():
          "--router-port", str(router_port), "--base-port", str(base), "--run-dir", run_dir,
          "--restart", "--router-args", router_args, "--", "--served-model-name", "smol",
          "--dtype", "f32", "--kv-cache-space", "0.2", "--max-model-len", "512",
-         "--disable-log-requests"], stderr=subprocess.PIPE, text=True)
+         "--shutdown-timeout", "120"], stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 300
         while not os.path.exists(os.path.join(run_dir, "ready")):
@@ -169,6 +207,57 @@ def run_checks(router_port, ports, run_dir):
     restarted = int(open(os.path.join(run_dir, "replica-1.pid")).read())
     check(restarted != victim, "the script restarted replica 1")
     check(rejoined, "the restarted replica 1 serves requests through the router again")
+    wait_healthy(ports[1])
+    rolling_restart(router_port, ports, run_dir)
+
+
+def wait_healthy(port, seconds=180):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def rolling_restart(router_port, ports, run_dir):
+    draining = int(open(os.path.join(run_dir, "replica-0.pid")).read())
+    log_path = os.path.join(run_dir, "replica-0.log")
+    with ThreadPoolExecutor(6) as pool:
+        streams = [pool.submit(stream, router_port, i) for i in range(300, 306)]
+        deadline = time.time() + 120
+        while (gauge(ports[0], "vllm:num_requests_running") or 0) < 1:
+            if time.time() > deadline:
+                check(False, "a stream runs on replica 0 before the SIGTERM")
+                return
+            time.sleep(0.1)
+        os.kill(draining, signal.SIGTERM)
+        during = [pool.submit(complete, router_port, i) for i in range(400, 412)]
+        stream_results = [f.result() for f in streams]
+        during_results = [f.result() for f in during]
+    check(all(stream_results),
+          f"every stream in flight at the SIGTERM delivers 48 tokens and [DONE] "
+          f"({sum(stream_results)} of {len(stream_results)})")
+    check(all(during_results),
+          f"every request sent while replica 0 drains succeeds "
+          f"({sum(during_results)} of {len(during_results)})")
+    deadline = time.time() + 180
+    exits_path = os.path.join(run_dir, "replica-0.exits")
+    while not os.path.exists(exits_path) and time.time() < deadline:
+        time.sleep(0.5)
+    exits = open(exits_path).read().split() if os.path.exists(exits_path) else []
+    check(exits == ["0"], f"the drained replica 0 exited with status 0 ({exits})")
+    log = open(log_path, errors="replace").read()
+    after_signal = log.split("Shutting down", 1)[1] if "Shutting down" in log else ""
+    drain_window = after_signal.split("Application startup complete", 1)[0]
+    check(after_signal != "", "replica 0 logged its shutdown")
+    check("Received request" not in drain_window,
+          "the router sent replica 0 no request while it drained")
+    check(wait_healthy(ports[0]), "the script restarted replica 0 and it is healthy again")
 
 
 if __name__ == "__main__":

@@ -181,6 +181,10 @@ void LLMEngine::record_kv_events(bool on) {
     scheduler_->record_kv_events(on);
 }
 
+bool LLMEngine::reset_prefix_cache() {
+    return scheduler_->reset_prefix_cache();
+}
+
 std::vector<kv::KVCacheEvent> LLMEngine::take_kv_events() {
     return scheduler_->take_kv_events();
 }

@@ -97,6 +97,9 @@ class LLMEngine {
     // are recorded until record_kv_events(true). For publishers of vLLM's KV events.
     void record_kv_events(bool on);
     std::vector<kv::KVCacheEvent> take_kv_events();
+    // Empties the prefix cache (vLLM's reset_prefix_cache); false, changing nothing, while
+    // requests are unfinished, since they hold KV blocks.
+    bool reset_prefix_cache();
 
     bool has_unfinished_requests() const { return !requests_.empty(); }
     size_t num_unfinished_requests() const { return requests_.size(); }

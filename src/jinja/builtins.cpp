@@ -51,26 +51,46 @@ const std::string& str_arg(const Args& args, size_t index, std::string_view name
     return v->str();
 }
 
+// str.startswith / str.endswith: the argument is one string or a list of them.
+bool has_affix(const std::string& s, std::string_view name, const Args& args) {
+    const Value* arg = args.get(0, "prefix");
+    if (!arg) throw EvalError(std::string(name) + "() takes at least 1 argument (0 given)");
+    const List options = arg->is_list() ? arg->list() : List{*arg};
+    for (const Value& option : options) {
+        if (!option.is_string()) throw EvalError(std::string(name) + "() argument must be str");
+        const std::string& p = option.str();
+        const bool hit =
+            name == "startswith"
+                ? s.compare(0, p.size(), p) == 0 && s.size() >= p.size()
+                : s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+        if (hit) return true;
+    }
+    return false;
+}
+
+// separator.join(iterable), with Python's error for a non-string item.
+std::string py_join(const std::string& separator, const Args& args) {
+    const Value* items = args.get(0, "iterable");
+    if (!items) throw EvalError("join() takes exactly one argument (0 given)");
+    std::string out;
+    const List list = iterate(*items);
+    for (size_t i = 0; i < list.size(); ++i) {
+        if (!list[i].is_string()) {
+            throw EvalError("sequence item " + std::to_string(i) + ": expected str instance, " +
+                            list[i].type_name() + " found");
+        }
+        if (i > 0) out += separator;
+        out += list[i].str();
+    }
+    return out;
+}
+
 Value string_method(const std::string& s, std::string_view name, const Args& args) {
     auto optional_chars = [&](size_t i) -> const Value* {
         const Value* v = args.get(i, "chars");
         return v && !v->is_none() ? v : nullptr;
     };
-    if (name == "startswith" || name == "endswith") {
-        const Value* arg = args.get(0, "prefix");
-        if (!arg) throw EvalError(std::string(name) + "() takes at least 1 argument (0 given)");
-        List options = arg->is_list() ? arg->list() : List{*arg};
-        for (const Value& option : options) {
-            if (!option.is_string()) throw EvalError(std::string(name) + "() argument must be str");
-            const std::string& p = option.str();
-            const bool hit =
-                name == "startswith"
-                    ? s.compare(0, p.size(), p) == 0 && s.size() >= p.size()
-                    : s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-            if (hit) return Value(true);
-        }
-        return Value(false);
-    }
+    if (name == "startswith" || name == "endswith") return Value(has_affix(s, name, args));
     if (name == "strip" || name == "lstrip" || name == "rstrip") {
         const Value* chars = optional_chars(0);
         const bool left = name != "rstrip";
@@ -115,21 +135,7 @@ Value string_method(const std::string& s, std::string_view name, const Args& arg
             ++n;
         return Value(n);
     }
-    if (name == "join") {
-        const Value* items = args.get(0, "iterable");
-        if (!items) throw EvalError("join() takes exactly one argument (0 given)");
-        std::string out;
-        const List list = iterate(*items);
-        for (size_t i = 0; i < list.size(); ++i) {
-            if (!list[i].is_string()) {
-                throw EvalError("sequence item " + std::to_string(i) + ": expected str instance, " +
-                                list[i].type_name() + " found");
-            }
-            if (i > 0) out += s;
-            out += list[i].str();
-        }
-        return Value(std::move(out));
-    }
+    if (name == "join") return Value(py_join(s, args));
     if (name == "format") return Value(py_format(s, args));
     if (name == "isdigit" || name == "isspace" || name == "isalpha" || name == "isalnum" ||
         name == "isupper" || name == "islower") {

@@ -154,6 +154,14 @@ void BlockPool::drop_hash(Block& block) {
     block.hash = 0;
 }
 
+bool BlockPool::reset_prefix_cache() {
+    if (num_free_ != num_blocks()) return false;
+    for (Block& block : blocks_) block.has_hash = false;
+    cached_.clear();
+    record(AllBlocksCleared{});
+    return true;
+}
+
 void BlockPool::record_events(bool on) {
     if (on && !recording_) {
         events_.emplace_back(AllBlocksCleared{});

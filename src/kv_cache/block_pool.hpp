@@ -60,6 +60,12 @@ class BlockPool {
     // hash already names another block or `id` already carries a hash.
     bool cache(BlockId id, BlockHash hash);
 
+    // Forgets every block's hash, as vLLM's reset_prefix_cache does: no later lookup hits.
+    // Records one AllBlocksCleared rather than a BlockRemoved per block. Returns false,
+    // changing nothing, while any block is in use (a running sequence still needs its hashes
+    // to share and cache its blocks).
+    bool reset_prefix_cache();
+
     int ref_count(BlockId id) const { return blocks_.at(checked(id)).ref_count; }
     std::optional<BlockHash> block_hash(BlockId id) const;
 

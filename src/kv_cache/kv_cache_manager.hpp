@@ -82,6 +82,8 @@ class KVCacheManager {
 
     // Prefix-cache events (kv_events.hpp); see BlockPool::record_events.
     void record_events(bool on) { pool_.record_events(on); }
+    // See BlockPool::reset_prefix_cache: false while any sequence holds blocks.
+    bool reset_prefix_cache() { return pool_.reset_prefix_cache(); }
     std::vector<KVCacheEvent> take_events() { return pool_.take_events(); }
 
   private:

@@ -123,6 +123,8 @@ class Scheduler {
     // Prefix-cache events (kv_cache/kv_events.hpp), passed through from the cache manager.
     void record_kv_events(bool on) { kv_.record_events(on); }
     std::vector<kv::KVCacheEvent> take_kv_events() { return kv_.take_events(); }
+    // Empties the prefix cache; false (nothing changed) while any sequence holds blocks.
+    bool reset_prefix_cache() { return kv_.reset_prefix_cache(); }
     const SchedulerConfig& config() const { return config_; }
 
   private:

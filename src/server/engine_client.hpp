@@ -68,6 +68,9 @@ class EngineClient {
 
     virtual EngineSnapshot stats() = 0;
     virtual ModelInfo model_info() = 0;
+    // Empties the prefix cache (POST /reset_prefix_cache); false, changing nothing, while
+    // running requests hold KV blocks.
+    virtual bool reset_prefix_cache() = 0;
 };
 
 }  // namespace ovllm::server

@@ -95,6 +95,18 @@ void EngineService::abort(const std::string& request_id) {
     inbox_ready_.notify_one();
 }
 
+bool EngineService::reset_prefix_cache() {
+    auto reply = std::make_shared<std::promise<bool>>();
+    std::future<bool> done = reply->get_future();
+    {
+        std::lock_guard lock(inbox_mutex_);
+        if (stopping_) return false;
+        inbox_.emplace_back(std::move(reply));
+    }
+    inbox_ready_.notify_one();
+    return done.get();
+}
+
 std::vector<int64_t> EngineService::tokenize(std::string_view text, bool add_special_tokens) {
     const tokenizer::Tokenizer* tok = engine_->tokenizer();
     if (!tok) throw_error("{}: the model has no tokenizer; send token ids", model_info_.name);
@@ -154,6 +166,7 @@ void EngineService::run() {
     for (InboxItem& item : left) {
         if (auto* submission = std::get_if<std::shared_ptr<Submission>>(&item))
             (*submission)->verdict.set_value("the engine is shutting down");
+        if (auto* reset = std::get_if<ResetReply>(&item)) (*reset)->set_value(false);
     }
     close_all("the engine is shutting down");
 }
@@ -176,6 +189,12 @@ void EngineService::drain_inbox() {
     for (InboxItem& item : items) {
         if (auto* submission = std::get_if<std::shared_ptr<Submission>>(&item)) {
             add(**submission);
+            continue;
+        }
+        if (auto* reset = std::get_if<ResetReply>(&item)) {
+            const bool done = engine_->reset_prefix_cache();
+            if (kv_events_) kv_events_->publish(engine_->take_kv_events());
+            (*reset)->set_value(done);
             continue;
         }
         const std::string& id = std::get<std::string>(item);

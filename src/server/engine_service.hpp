@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,13 +40,17 @@ class EngineService : public EngineClient {
     std::string apply_chat_template(const ChatTemplateRequest& request) override;
     EngineSnapshot stats() override;
     ModelInfo model_info() override;
+    // Runs on the engine thread between steps; publishes the AllBlocksCleared event at once.
+    bool reset_prefix_cache() override;
 
     // Closes every open stream, stops and joins the engine thread. Idempotent.
     void stop();
 
   private:
     struct Submission;
-    using InboxItem = std::variant<std::shared_ptr<Submission>, std::string>;  // add | abort id
+    using ResetReply = std::shared_ptr<std::promise<bool>>;
+    // add | abort id | reset the prefix cache
+    using InboxItem = std::variant<std::shared_ptr<Submission>, std::string, ResetReply>;
 
     // Starts the KV events publisher when the config asks for one.
     void start_kv_events(const EngineConfig& config);

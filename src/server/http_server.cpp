@@ -201,6 +201,18 @@ http::Result handle_health(ServerContext& context, const http::Request&) {
     return response;
 }
 
+// POST /reset_prefix_cache (vLLM's route): 200 once the prefix cache is empty; 503 while
+// running requests hold KV blocks, since their blocks cannot be forgotten under them.
+http::Result handle_reset_prefix_cache(ServerContext& context, const http::Request&) {
+    if (!context.engine.reset_prefix_cache()) {
+        throw service_unavailable(
+            "The prefix cache was not reset: running requests hold KV blocks. Retry when idle.");
+    }
+    http::Response response;
+    response.content_type.clear();
+    return response;
+}
+
 http::Result handle_version(ServerContext&, const http::Request&) {
     return json_response({{"version", kVersion}});
 }
@@ -230,6 +242,7 @@ const std::vector<Route>& routes() {
         {"POST", "/tokenize", handle_tokenize, true},
         {"POST", "/detokenize", handle_detokenize, true},
         {"GET", "/metrics", handle_metrics, false},
+        {"POST", "/reset_prefix_cache", handle_reset_prefix_cache, true},
     };
     return table;
 }

@@ -1,13 +1,11 @@
 #include "structured_output/grammar_compiler.hpp"
 
 #include <chrono>
-#include <fstream>
 #include <future>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <regex>
-#include <sstream>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -16,17 +14,10 @@
 #include "structured_output/schema_check.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace ovllm::structured {
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) throw_error("{}: cannot open the tokenizer for structured output", path.string());
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 VocabType from_xgrammar(xgrammar::VocabType type) {
     switch (type) {
@@ -108,7 +99,7 @@ GrammarVocabulary vocabulary_from_tokenizer(const tokenizer::Tokenizer& tok,
         if (const auto token = tok.id_to_token(static_cast<int64_t>(id)))
             vocab.tokens[id] = std::string(*token);
     const std::string metadata =
-        xgrammar::TokenizerInfo::DetectMetadataFromHF(read_file(tokenizer_json));
+        xgrammar::TokenizerInfo::DetectMetadataFromHF(util::read_file(tokenizer_json));
     const nlohmann::json meta = nlohmann::json::parse(metadata);
     vocab.type = from_xgrammar(static_cast<xgrammar::VocabType>(meta.at("vocab_type").get<int>()));
     vocab.add_prefix_space = meta.at("add_prefix_space").get<bool>();

@@ -162,36 +162,14 @@ class Reader {
     void read_escape(std::string& out) {
         if (pos_ >= text_.size()) fail("unterminated string");
         const char e = text_[pos_++];
-        switch (e) {
-            case '"':
-                out.push_back('"');
-                return;
-            case '\\':
-                out.push_back('\\');
-                return;
-            case '/':
-                out.push_back('/');
-                return;
-            case 'b':
-                out.push_back('\b');
-                return;
-            case 'f':
-                out.push_back('\f');
-                return;
-            case 'n':
-                out.push_back('\n');
-                return;
-            case 'r':
-                out.push_back('\r');
-                return;
-            case 't':
-                out.push_back('\t');
-                return;
-            case 'u':
-                break;
-            default:
-                fail("invalid escape");
+        // JSON's one-character escapes: the escape letter, then what it stands for.
+        static constexpr std::string_view kFrom = "\"\\/bfnrt";
+        static constexpr std::string_view kTo = "\"\\/\b\f\n\r\t";
+        if (const size_t k = kFrom.find(e); k != std::string_view::npos) {
+            out.push_back(kTo[k]);
+            return;
         }
+        if (e != 'u') fail("invalid escape");
         unsigned cp = read_hex4();
         if (cp >= 0xD800 && cp <= 0xDBFF) {
             if (text_.substr(pos_, 2) != "\\u") fail("lone surrogate in \\u escape");

@@ -48,6 +48,30 @@ TEST(KVEvents, NothingIsRecordedUntilAskedAndStartingReportsAnEmptyCache) {
     EXPECT_TRUE(kv.take_events().empty());  // taking empties the log
 }
 
+TEST(KVEvents, ResetIsRefusedWhileBlocksAreHeldThenForgetsEveryHashWithOneEvent) {
+    KVCacheManager kv(8, 4);
+    kv.record_events(true);
+    kv.take_events();
+    const Tokens a = iota_tokens(10, 100);
+    admit(kv, 1, a);
+    kv.take_events();
+    EXPECT_FALSE(kv.reset_prefix_cache());  // sequence 1 still holds its blocks
+    EXPECT_TRUE(kv.take_events().empty());
+    EXPECT_EQ(kv.get_computed_blocks(a, 0).num_tokens, 8);
+
+    kv.free(1);
+    EXPECT_EQ(kv.pool().num_cached_blocks(), 2);
+    EXPECT_TRUE(kv.reset_prefix_cache());
+    EXPECT_EQ(kv.take_events(), (Events{AllBlocksCleared{}}));
+    EXPECT_EQ(kv.pool().num_cached_blocks(), 0);
+    EXPECT_EQ(kv.get_computed_blocks(a, 0).num_tokens, 0);  // nothing hits any more
+    EXPECT_EQ(kv.pool().num_free_blocks(), 8);
+
+    admit(kv, 2, a);  // stored again under the same hashes
+    EXPECT_EQ(kv.take_events(),
+              (Events{BlockStored{chain(a, 4, 2), std::nullopt, slice(a, 0, 8), 4}}));
+}
+
 TEST(KVEvents, AdmissionStoresItsFullBlocksAsOneChainAndAHitStoresNothing) {
     KVCacheManager kv(8, 4);
     kv.record_events(true);

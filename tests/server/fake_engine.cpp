@@ -97,6 +97,11 @@ EngineSnapshot FakeEngine::stats() {
     return stats;
 }
 
+bool FakeEngine::reset_prefix_cache() {
+    const std::lock_guard lock(mutex_);
+    return active_.empty();
+}
+
 ModelInfo FakeEngine::model_info() {
     return {"fake-model", kMaxModelLen, kVocabSize, {kEos}};
 }

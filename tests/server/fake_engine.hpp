@@ -30,6 +30,7 @@ class FakeEngine : public EngineClient {
     std::string apply_chat_template(const ChatTemplateRequest& request) override;
     EngineSnapshot stats() override;
     ModelInfo model_info() override;
+    bool reset_prefix_cache() override;  // true when no request is active
 
     // What the tests look at.
     std::vector<GenerateRequest> submitted() const;

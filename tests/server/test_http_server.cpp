@@ -14,6 +14,23 @@ TEST_F(ServerTest, HealthIsEmpty200) {
     EXPECT_EQ(result->body, "");
 }
 
+TEST_F(ServerTest, ResetPrefixCacheIs200WhenIdleAnd503WhileARequestRuns) {
+    const auto idle = post("/reset_prefix_cache", std::string());
+    ASSERT_TRUE(idle);
+    EXPECT_EQ(idle->status, 200);
+
+    engine_->paused = true;  // the request below stays running, holding its blocks
+    std::thread running([&] { post("/v1/completions", json{{"prompt", "x"}, {"max_tokens", 4}}); });
+    while (engine_->active() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto busy = post("/reset_prefix_cache", std::string());
+    engine_->paused = false;
+    running.join();
+    ASSERT_TRUE(busy);
+    EXPECT_EQ(busy->status, 503);
+    EXPECT_NE(json::parse(busy->body)["error"]["message"].get<std::string>().find("hold KV blocks"),
+              std::string::npos);
+}
+
 TEST_F(ServerTest, VersionReportsProjectVersion) {
     const auto result = get("/version");
     ASSERT_TRUE(result);
