@@ -14,8 +14,9 @@ namespace {
 
 using ovllm::jinja::Value;
 
-const ovllm::jinja::Variables& context() {
-    static const ovllm::jinja::Variables vars = {
+// Built for each input: a template may change the lists it is given (list.append).
+ovllm::jinja::Variables context() {
+    return {
         {"messages", Value::from_json(nlohmann::ordered_json::parse(R"([
             {"role": "system", "content": "You are terse."},
             {"role": "user", "content": "Weather in Paris? ünïcödé 🌧"},
@@ -31,7 +32,6 @@ const ovllm::jinja::Variables& context() {
         {"bos_token", Value("<s>")},
         {"eos_token", Value("</s>")},
     };
-    return vars;
 }
 
 }  // namespace

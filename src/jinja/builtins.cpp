@@ -174,12 +174,16 @@ Value list_method(const Value& obj, std::string_view name, const Args& args) {
     List& list = obj.list();
     if (name == "append") {
         if (args.positional.size() != 1) throw EvalError("append() takes exactly one argument");
+        if (args.positional[0].holds(obj)) throw EvalError("cannot append a list into itself");
         list.push_back(args.positional[0]);
         return Value();
     }
     if (name == "extend") {
         if (args.positional.size() != 1) throw EvalError("extend() takes exactly one argument");
         const List items = iterate(args.positional[0]);
+        for (const Value& item : items) {
+            if (item.holds(obj)) throw EvalError("cannot extend a list with itself");
+        }
         list.insert(list.end(), items.begin(), items.end());
         return Value();
     }

@@ -227,6 +227,9 @@ class Evaluator {
                 throw EvalError("cannot assign attribute on non-namespace object '" +
                                 node.targets[0] + "'");
             }
+            if (value.holds(*target)) {
+                throw EvalError("cannot assign namespace '" + node.targets[0] + "' into itself");
+            }
             target->ns().attrs.set(Value(node.text), std::move(value));
             return;
         }
