@@ -1,4 +1,6 @@
 // Tree-walking evaluator: statements write into one output string, expressions produce values.
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include "jinja/ast.hpp"
@@ -306,11 +308,20 @@ class Evaluator {
 
     void exec_call_block(const Node& node, std::string& out) {
         const Node* block = &node;
-        std::vector<Frame> captured = scopes_;
+        // The caller's view of the scopes, dropped when the call block ends: a caller kept in
+        // a namespace would otherwise hold these scopes and, through them, that namespace (a
+        // shared_ptr cycle that never frees).
+        using Scopes = std::optional<std::vector<Frame>>;
+        const auto captured = std::make_shared<Scopes>(scopes_);
+        const struct Release {
+            std::shared_ptr<Scopes> scopes;
+            ~Release() { scopes->reset(); }
+        } release{captured};
         Value caller(Function([this, block, captured](const Args& args) {
+            if (!*captured) throw EvalError("caller() called after its call block ended");
             const CallDepth depth(call_depth_);
             std::vector<Frame> saved = std::move(scopes_);
-            scopes_ = captured;
+            scopes_ = **captured;
             Frame params;
             for (size_t i = 0; i < block->params.size(); ++i) {
                 const Value* given = args.get(i, block->params[i].name);
