@@ -178,7 +178,11 @@ Command add_bench_serve_subcommand(CLI::App& bench) {
     add_value_flag(*cmd, "random-output-len", b.random_output_len, "Output tokens per request");
     add_value_flag(*cmd, "random-range-ratio", b.random_range_ratio,
                    "Lengths uniform in [len*(1-r), len*(1+r)]");
-    add_value_flag(*cmd, "num-prompts", b.num_prompts, "Requests to send");
+    add_value_flag(*cmd, "num-prompts", b.num_prompts, "Requests (conversations) to send");
+    add_value_flag(*cmd, "multi-turn", b.num_turns,
+                   "Turns per conversation (openai-chat): each resends the whole history");
+    cmd->add_option("--metrics-url", b.metrics_urls,
+                    "Prometheus URL(s) whose prefix-cache counters give the hit rate");
     add_value_flag(*cmd, "request-rate", b.request_rate, "Requests per second (inf = all at once)");
     add_value_flag(*cmd, "burstiness", b.burstiness, "Gamma shape of arrivals; 1 = Poisson");
     add_value_flag(*cmd, "max-concurrency", b.max_concurrency, "Requests in flight at most");

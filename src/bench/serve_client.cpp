@@ -11,6 +11,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -68,6 +69,11 @@ void check_options(const BenchServeOptions& options) {
     if (options.backend != "openai" && options.backend != "openai-chat") {
         throw_error("--backend: '{}' is not supported (use openai or openai-chat)",
                     options.backend);
+    }
+    if (options.num_turns < 1) throw_error("--multi-turn must be at least 1");
+    if (options.num_turns > 1 && options.backend != "openai-chat") {
+        throw_error("--multi-turn {} needs --backend openai-chat (a conversation is chat)",
+                    options.num_turns);
     }
     if (options.dataset_name != "random") {
         throw_error("--dataset-name: '{}' is not supported (use random)", options.dataset_name);
@@ -128,8 +134,9 @@ std::vector<double> arrival_times(const BenchServeOptions& options, std::mt19937
     return times;
 }
 
+// `history`: the messages of the conversation so far (multi-turn), else empty.
 json request_body(const BenchServeOptions& options, const std::string& model,
-                  const BenchRequest& prompt) {
+                  const BenchRequest& prompt, const json& history) {
     json body = {{"model", model},
                  {"max_tokens", prompt.output_len},
                  {"temperature", 0.0},
@@ -137,7 +144,9 @@ json request_body(const BenchServeOptions& options, const std::string& model,
                  {"stream_options", {{"include_usage", true}}}};
     if (options.ignore_eos) body["ignore_eos"] = true;
     if (options.backend == "openai-chat") {
-        body["messages"] = json::array({{{"role", "user"}, {"content", prompt.prompt}}});
+        body["messages"] = history.empty()
+                               ? json::array({{{"role", "user"}, {"content", prompt.prompt}}})
+                               : history;
         body["max_completion_tokens"] = prompt.output_len;
         body.erase("max_tokens");
     } else if (!prompt.prompt.empty()) {
@@ -180,6 +189,8 @@ class StreamReader {
         }
         if (data.contains("usage") && data["usage"].is_object()) {
             result_.output_len = data["usage"].value("completion_tokens", 0);
+            // The server's count: a later turn's prompt is the whole history.
+            result_.prompt_len = data["usage"].value("prompt_tokens", result_.prompt_len);
         }
         if (!data.contains("choices") || !data["choices"].is_array() || data["choices"].empty()) {
             return;
@@ -213,7 +224,7 @@ class StreamReader {
 
 BenchRequestResult send_one(httplib::Client& client, const BenchServeOptions& options,
                             const std::string& path, const std::string& model,
-                            const BenchRequest& prompt) {
+                            const BenchRequest& prompt, const json& history = json::array()) {
     BenchRequestResult result;
     result.prompt_len = prompt.prompt_len;
     httplib::Request request;
@@ -221,7 +232,7 @@ BenchRequestResult send_one(httplib::Client& client, const BenchServeOptions& op
     request.path = path;
     request.headers = headers_of(options);
     request.set_header("Content-Type", "application/json");
-    request.body = request_body(options, model, prompt).dump();
+    request.body = request_body(options, model, prompt, history).dump();
     const auto start = Clock::now();
     StreamReader reader(result, start);
     request.content_receiver = [&reader](const char* data, size_t length, uint64_t, uint64_t) {
@@ -244,7 +255,64 @@ BenchRequestResult send_one(httplib::Client& client, const BenchServeOptions& op
     return result;
 }
 
+// Sends the turns of conversation `index` one after another into results[index * turns ...].
+// A failed turn ends the conversation; its later turns count as failed too.
+void run_conversation(httplib::Client& client, const BenchServeOptions& options,
+                      const std::string& path, const std::string& model, const BenchRequest& prompt,
+                      std::span<BenchRequestResult> results) {
+    json history = json::array({{{"role", "user"}, {"content", prompt.prompt}}});
+    for (size_t turn = 0; turn < results.size(); ++turn) {
+        results[turn] = send_one(client, options, path, model, prompt, history);
+        if (!results[turn].success) {
+            for (size_t rest = turn + 1; rest < results.size(); ++rest)
+                results[rest].error = "an earlier turn of the conversation failed";
+            return;
+        }
+        history.push_back({{"role", "assistant"}, {"content", results[turn].generated_text}});
+        history.push_back({{"role", "user"}, {"content", kFollowUpMessage}});
+    }
+}
+
+// (queries, hits) summed over the URLs; throws naming the URL that does not answer.
+std::pair<double, double> read_prefix_cache_counters(const std::vector<std::string>& urls) {
+    double queries = 0.0, hits = 0.0;
+    for (const std::string& url : urls) {
+        const size_t path_at =
+            url.find('/', url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+        const std::string origin = path_at == std::string::npos ? url : url.substr(0, path_at);
+        const std::string path = path_at == std::string::npos ? "/metrics" : url.substr(path_at);
+        httplib::Client client(origin);
+        client.set_read_timeout(30);
+        const auto response = client.Get(path);
+        if (!response || response->status != 200) {
+            throw_error("--metrics-url {}: {}", url,
+                        response ? fmt::format("HTTP {}", response->status)
+                                 : httplib::to_string(response.error()));
+        }
+        queries += prometheus_counter(response->body, "vllm:prefix_cache_queries_total");
+        hits += prometheus_counter(response->body, "vllm:prefix_cache_hits_total");
+    }
+    return {queries, hits};
+}
+
 }  // namespace
+
+double prometheus_counter(const std::string& text, const std::string& name) {
+    double sum = 0.0;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(name, 0) != 0 || line.size() == name.size()) continue;
+        const char next = line[name.size()];
+        if (next != ' ' && next != '{') continue;  // another metric sharing the prefix
+        const size_t value_at = line.find_last_of(' ');
+        try {
+            sum += std::stod(line.substr(value_at + 1));
+        } catch (const std::exception&) {
+            throw_error("metrics: '{}' has no number after the name", line);
+        }
+    }
+    return sum;
+}
 
 MetricSummary summarize_ms(std::vector<double> values, const std::vector<double>& percentiles) {
     MetricSummary summary;
@@ -287,6 +355,9 @@ BenchServeResult run_bench_serve(const BenchServeOptions& options,
     const std::vector<BenchRequest> prompts =
         build_prompts ? build_prompts(options) : random_token_prompts(options);
     if (prompts.empty()) throw_error("bench serve: the dataset is empty");
+    std::optional<std::pair<double, double>> counters_before;
+    if (!options.metrics_urls.empty())
+        counters_before = read_prefix_cache_counters(options.metrics_urls);
     std::mt19937_64 rng(options.seed + 1);
     BenchServeOptions schedule_options = options;
     schedule_options.num_prompts = static_cast<int>(prompts.size());
@@ -298,7 +369,8 @@ BenchServeResult run_bench_serve(const BenchServeOptions& options,
     size_t workers = prompts.size();
     if (options.max_concurrency > 0) workers = std::min(workers, size_t(options.max_concurrency));
     workers = std::min<size_t>(workers, 2048);
-    result.requests.resize(prompts.size());
+    const size_t turns = static_cast<size_t>(options.num_turns);
+    result.requests.resize(prompts.size() * turns);
     std::atomic<size_t> next{0};
     const auto start = Clock::now();
     std::vector<std::thread> threads;
@@ -314,12 +386,22 @@ BenchServeResult run_bench_serve(const BenchServeOptions& options,
                 std::this_thread::sleep_until(start +
                                               std::chrono::duration_cast<Clock::duration>(
                                                   std::chrono::duration<double>(arrivals[i])));
-                result.requests[i] = send_one(client, options, path, result.model, prompts[i]);
+                if (turns == 1) {
+                    result.requests[i] = send_one(client, options, path, result.model, prompts[i]);
+                } else {
+                    run_conversation(client, options, path, result.model, prompts[i],
+                                     std::span(result.requests).subspan(i * turns, turns));
+                }
             }
         });
     }
     for (std::thread& thread : threads) thread.join();
     result.duration = std::chrono::duration<double>(Clock::now() - start).count();
+    if (counters_before) {
+        const auto [queries, hits] = read_prefix_cache_counters(options.metrics_urls);
+        result.prefix_cache_queries = queries - counters_before->first;
+        result.prefix_cache_hits = hits - counters_before->second;
+    }
 
     const std::vector<double> percentiles = parse_percentiles(options.metric_percentiles);
     std::vector<double> ttfts, tpots, itls, e2els;
@@ -397,6 +479,11 @@ std::string format_bench_serve_result(const BenchServeResult& result,
     line("Request throughput (req/s):", real(result.request_throughput));
     line("Output token throughput (tok/s):", real(result.output_throughput));
     line("Total Token throughput (tok/s):", real(result.total_token_throughput));
+    if (result.prefix_cache_queries) {
+        const double queries = *result.prefix_cache_queries;
+        line("Prefix cache hit rate (%):",
+             real(queries > 0 ? 100.0 * *result.prefix_cache_hits / queries : 0.0));
+    }
     for (const std::string& key : selected_metrics(options)) {
         const MetricLabel& label = label_of(key);
         const MetricSummary& summary = result.metrics.at(key);
@@ -434,6 +521,11 @@ json bench_serve_result_json(const BenchServeResult& result, const BenchServeOpt
                 {"request_goodput", nullptr},
                 {"output_throughput", result.output_throughput},
                 {"total_token_throughput", result.total_token_throughput}};
+    if (options.num_turns > 1) out["num_turns"] = options.num_turns;
+    if (result.prefix_cache_queries) {
+        out["prefix_cache_queries"] = *result.prefix_cache_queries;
+        out["prefix_cache_hits"] = *result.prefix_cache_hits;
+    }
     json input_lens = json::array(), output_lens = json::array(), ttfts = json::array(),
          itls = json::array(), texts = json::array(), errors = json::array();
     for (const BenchRequestResult& request : result.requests) {

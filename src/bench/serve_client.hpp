@@ -42,7 +42,18 @@ struct BenchServeOptions {
     std::string result_filename;  // empty = vLLM's default name
     uint64_t seed = 0;
     std::string api_key;  // sent as `Authorization: Bearer`; empty = none
+    // Multi-turn chat (openai-chat only): each prompt opens a conversation of this many
+    // turns. A turn resends the whole history (the prompt, every answer, and a follow-up
+    // user message), so the serving side's prefix cache decides its cost. Turns of one
+    // conversation run one after another; conversations run side by side.
+    int num_turns = 1;
+    // Prometheus endpoints (e.g. each replica's http://host:port/metrics) whose
+    // vllm:prefix_cache_{queries,hits}_total are read before and after the run.
+    std::vector<std::string> metrics_urls;
 };
+
+// The user message that follows each answer in a multi-turn conversation.
+inline constexpr const char* kFollowUpMessage = "Please go on.";
 
 // Builds the dataset. The default is vLLM's random dataset (bench/dataset.hpp, the same
 // requests `bench throughput` makes for the same seed and vocabulary) as token-id prompts;
@@ -79,8 +90,15 @@ struct BenchServeResult {
     double output_throughput = 0.0;                // tok/s
     double total_token_throughput = 0.0;           // tok/s
     std::map<std::string, MetricSummary> metrics;  // "ttft", "tpot", "itl", "e2el"
-    std::vector<BenchRequestResult> requests;      // in dataset order
+    std::vector<BenchRequestResult> requests;      // in dataset order (turns of a
+                                                   // conversation one after another)
+    // Prefix-cache token counts over the run, summed over metrics_urls (when given).
+    std::optional<double> prefix_cache_queries;
+    std::optional<double> prefix_cache_hits;
 };
+
+// Sums the samples of `name` (any labels) in a Prometheus text exposition.
+double prometheus_counter(const std::string& text, const std::string& name);
 
 // Runs the benchmark. Throws ovllm::Error for bad options or when the server cannot be reached.
 BenchServeResult run_bench_serve(const BenchServeOptions& options,

@@ -1,6 +1,8 @@
 // The serving benchmark client (bench/serve_client.hpp) against the fake-engine server.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "bench/bench_options.hpp"
 #include "bench/serve_client.hpp"
@@ -165,6 +167,60 @@ TEST_F(BenchServeTest, ChatBackendWithTextPrompts) {
         EXPECT_EQ(request.generated_text, "abc");
     }
     EXPECT_EQ(engine_->last_chat().messages[0]["content"], "Hi");
+}
+
+TEST_F(BenchServeTest, MultiTurnResendsTheHistoryAndReadsThePrefixCacheHitRate) {
+    BenchServeOptions opts = options();
+    opts.backend = "openai-chat";
+    opts.num_prompts = 3;
+    opts.num_turns = 3;
+    opts.max_concurrency = 2;
+    opts.metrics_urls = {"http://127.0.0.1:" + std::to_string(port_) + "/metrics"};
+    const auto builder = [](const BenchServeOptions& o) {
+        std::vector<BenchRequest> prompts;
+        for (int i = 0; i < o.num_prompts; ++i)
+            prompts.push_back({"Topic " + std::to_string(i), {}, 2, 3});
+        return prompts;
+    };
+    const BenchServeResult result = run_bench_serve(opts, builder);
+    EXPECT_EQ(result.completed, 9);
+    ASSERT_EQ(result.requests.size(), 9u);
+    // Each turn sends the conversation so far: prompt, then (answer, follow-up) per turn.
+    std::map<std::string, std::vector<size_t>> lengths_by_topic;
+    const auto chats = engine_->chats();
+    ASSERT_EQ(chats.size(), 9u);
+    for (const server::ChatTemplateRequest& chat : chats) {
+        const json& messages = chat.messages;
+        ASSERT_EQ(messages.size() % 2, 1u);
+        for (size_t m = 1; m < messages.size(); m += 2) {
+            EXPECT_EQ(messages[m]["role"], "assistant");
+            EXPECT_EQ(messages[m]["content"], "abc");  // the fake engine's answer
+            EXPECT_EQ(messages[m + 1]["content"], kFollowUpMessage);
+        }
+        lengths_by_topic[messages[0]["content"].get<std::string>()].push_back(messages.size());
+    }
+    ASSERT_EQ(lengths_by_topic.size(), 3u);
+    for (auto& [topic, lengths] : lengths_by_topic) {
+        std::sort(lengths.begin(), lengths.end());
+        EXPECT_EQ(lengths, (std::vector<size_t>{1, 3, 5})) << topic;
+    }
+    // The fake engine's counters grow by 10 queries and 4 hits per request.
+    ASSERT_TRUE(result.prefix_cache_queries && result.prefix_cache_hits);
+    EXPECT_DOUBLE_EQ(*result.prefix_cache_queries, 90.0);
+    EXPECT_DOUBLE_EQ(*result.prefix_cache_hits, 36.0);
+    EXPECT_NE(format_bench_serve_result(result, opts)
+                  .find("Prefix cache hit rate (%):               40.00"),
+              std::string::npos);
+}
+
+TEST(BenchServe, PrometheusCounterSumsLabelledSamplesOfThatNameOnly) {
+    const std::string text =
+        "# TYPE vllm:prefix_cache_hits_total counter\n"
+        "vllm:prefix_cache_hits_total{model_name=\"a\"} 3.0\n"
+        "vllm:prefix_cache_hits_total{model_name=\"b\"} 4\n"
+        "vllm:prefix_cache_hits_total_created 17.0\n";
+    EXPECT_DOUBLE_EQ(prometheus_counter(text, "vllm:prefix_cache_hits_total"), 7.0);
+    EXPECT_DOUBLE_EQ(prometheus_counter(text, "vllm:prefix_cache_queries_total"), 0.0);
 }
 
 TEST_F(BenchServeTest, RejectedRequestsCountAsFailed) {

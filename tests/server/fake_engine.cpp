@@ -71,6 +71,7 @@ std::string FakeEngine::apply_chat_template(const ChatTemplateRequest& request) 
     {
         const std::lock_guard lock(mutex_);
         last_chat_ = request;
+        chats_.push_back(request);
     }
     for (const auto& message : request.messages) {
         const std::string role = message["role"].get<std::string>();
@@ -91,8 +92,9 @@ EngineSnapshot FakeEngine::stats() {
     stats.num_running = static_cast<int>(active_.size());
     stats.num_waiting = forced_waiting.load();
     stats.kv_cache_usage = 0.25;
-    stats.prefix_cache_queries = 100;
-    stats.prefix_cache_hits = 40;
+    // Counters that move: 10 prompt tokens queried and 4 hit per request submitted.
+    stats.prefix_cache_queries = 100 + 10 * submitted_.size();
+    stats.prefix_cache_hits = 40 + 4 * submitted_.size();
     stats.num_preemptions = 2;
     return stats;
 }
@@ -114,6 +116,11 @@ std::vector<GenerateRequest> FakeEngine::submitted() const {
 std::set<std::string> FakeEngine::aborted() const {
     const std::lock_guard lock(mutex_);
     return aborted_;
+}
+
+std::vector<ChatTemplateRequest> FakeEngine::chats() const {
+    const std::lock_guard lock(mutex_);
+    return chats_;
 }
 
 ChatTemplateRequest FakeEngine::last_chat() const {

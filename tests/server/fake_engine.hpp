@@ -36,6 +36,7 @@ class FakeEngine : public EngineClient {
     std::vector<GenerateRequest> submitted() const;
     std::set<std::string> aborted() const;
     ChatTemplateRequest last_chat() const;
+    std::vector<ChatTemplateRequest> chats() const;  // every chat rendered, in order
     size_t active() const;
     bool wait_for_abort(const std::string& prefix, std::chrono::milliseconds timeout) const;
 
@@ -68,6 +69,7 @@ class FakeEngine : public EngineClient {
     std::vector<GenerateRequest> submitted_;
     std::set<std::string> aborted_;
     ChatTemplateRequest last_chat_;
+    std::vector<ChatTemplateRequest> chats_;
     bool stopping_ = false;
     std::thread thread_;
 };
