@@ -1,6 +1,7 @@
 // Jinja2's built-in filters and tests (the subset chat templates use), plus transformers'
 // tojson.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -51,11 +52,12 @@ Value attribute_of(const Value& item, const std::string& path) {
         const size_t dot = path.find('.', start);
         const std::string part =
             path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
-            return c >= '0' && c <= '9';
-        });
-        current = numeric ? get_item(current, Value(static_cast<int64_t>(std::stoll(part))))
-                          : get_item(current, Value(part));
+        // Digits index a list; too many for 64 bits index nothing, as the key they spell.
+        int64_t index = 0;
+        const char* end = part.data() + part.size();
+        const auto [ptr, error] = std::from_chars(part.data(), end, index);
+        const bool numeric = !part.empty() && part[0] != '-' && ptr == end && error == std::errc();
+        current = numeric ? get_item(current, Value(index)) : get_item(current, Value(part));
         if (dot == std::string::npos) return current;
         start = dot + 1;
     }

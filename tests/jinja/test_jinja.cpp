@@ -445,6 +445,15 @@ TEST(JinjaLimits, DeepRecursionAndNestingEndInErrors) {
     EXPECT_THROW(Value::from_json(nlohmann::ordered_json::parse(deep_json)), EvalError);
 }
 
+// Found by fuzz/fuzz_jinja: numbers beyond 64 bits or a double's range threw std::out_of_range
+// from stoll / stod, which escaped the template's error handling.
+TEST(JinjaLimits, HugeNumbersAreErrorsOrInfinity) {
+    EXPECT_EQ(error_of("{{ x.99999999999999999999 }}"),
+              "chat template:1:6: integer literal out of range");
+    EXPECT_EQ(render("{{ 1e999 }} {{ -1e999 }}"), "inf -inf");
+    EXPECT_NO_THROW(render("{{ [[1, 2]] | map(attribute='99999999999999999999') | list }}"));
+}
+
 // Found by fuzz/fuzz_jinja (LeakSanitizer): `{% set ns.n = ns %}` made a namespace hold itself,
 // a shared_ptr cycle that leaked on every render. Python's garbage collector frees such
 // cycles; here making one is an error instead.
