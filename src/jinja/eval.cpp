@@ -1,4 +1,5 @@
 // Tree-walking evaluator: statements write into one output string, expressions produce values.
+#include <climits>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -421,7 +422,9 @@ class Evaluator {
                 if (e.name == "+")
                     return v.is_bool() ? Value(static_cast<int64_t>(v.as_bool())) : v;
                 if (v.is_float()) return Value(-v.as_float());
-                return Value(-static_cast<int64_t>(v.number()));
+                const int64_t i = v.is_int() ? v.as_int() : static_cast<int64_t>(v.as_bool());
+                if (i == INT64_MIN) throw EvalError("integer overflow (beyond 64 bits)");
+                return Value(-i);
             }
             case ExprKind::Binary:
                 return eval_binary(e);

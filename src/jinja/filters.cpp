@@ -123,7 +123,7 @@ Value f_replace(const Value& v, const Args& args) {
     if (!old || !rep) throw EvalError("replace filter needs 'old' and 'new'");
     return Value(
         py_replace(v.to_str(), old->to_str(), rep->to_str(),
-                   count && !count->is_none() ? static_cast<int64_t>(count->number()) : -1));
+                   count && !count->is_none() ? checked_int(count->number(), "count") : -1));
 }
 
 Value f_join(const Value& v, const Args& args) {
@@ -169,7 +169,7 @@ Value f_int(const Value& v, const Args& args) {
         case Kind::Bool:
             return Value(static_cast<int64_t>(v.as_bool()));
         case Kind::Float:
-            return Value(static_cast<int64_t>(v.as_float()));
+            return Value(checked_int(v.as_float(), "int of"));
         case Kind::String: {
             const std::string s = py_strip(v.str(), nullptr, true, true);
             try {
@@ -177,7 +177,7 @@ Value f_int(const Value& v, const Args& args) {
                 const long long i = std::stoll(s, &used);
                 if (used == s.size()) return Value(static_cast<int64_t>(i));
                 const double d = std::stod(s, &used);
-                if (used == s.size()) return Value(static_cast<int64_t>(d));
+                if (used == s.size()) return Value(checked_int(d, "int of"));
             } catch (const std::exception&) {
             }
             return dflt;
@@ -218,12 +218,12 @@ Value f_round(const Value& v, const Args& args) {
     if (how == "common" && (v.is_int() || v.is_bool())) {
         return Value(static_cast<int64_t>(v.number()));  // Python's round(int, n) is an int
     }
-    const int digits = precision ? static_cast<int>(precision->number()) : 0;
+    const int64_t digits = precision ? checked_int(precision->number(), "precision") : 0;
     if (how == "common" && digits >= 0 && digits < 300) {
         // Python rounds the exact binary value half-to-even, as printf does: round(2.675, 2)
         // is 2.67 because 2.675 is stored as 2.67499999...
         char buf[400];
-        std::snprintf(buf, sizeof buf, "%.*f", digits, v.number());
+        std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(digits), v.number());
         return Value(std::strtod(buf, nullptr));
     }
     const double x = v.number() * scale;

@@ -452,6 +452,17 @@ TEST(JinjaLimits, HugeNumbersAreErrorsOrInfinity) {
               "chat template:1:6: integer literal out of range");
     EXPECT_EQ(render("{{ 1e999 }} {{ -1e999 }}"), "inf -inf");
     EXPECT_NO_THROW(render("{{ [[1, 2]] | map(attribute='99999999999999999999') | list }}"));
+    // Python's integers are unbounded; past 64 bits (undefined behaviour in C++) is an error.
+    for (const char* overflow :
+         {"{{ 9223372036854775807 + 1 }}", "{{ 2 ** 63 }}", "{{ -(-9223372036854775807 - 1) }}",
+          "{{ 4294967296 * 4294967296 }}", "{{ (-9223372036854775807 - 1) // -1 }}"}) {
+        EXPECT_NE(error_of(overflow).find("integer overflow"), std::string::npos) << overflow;
+    }
+    EXPECT_EQ(render("{{ 2 ** 62 }} {{ (-2) ** 63 }} {{ 1 ** 9223372036854775807 }}"),
+              "4611686018427387904 -9223372036854775808 1");
+    EXPECT_NE(error_of("{{ 1e999 | int }}").find("int of inf does not fit in a 64-bit integer"),
+              std::string::npos);
+    EXPECT_NE(error_of("{{ '%d' % 1e300 }}").find("does not fit"), std::string::npos);
 }
 
 // Found by fuzz/fuzz_jinja (LeakSanitizer): `{% set ns.n = ns %}` made a namespace hold itself,
