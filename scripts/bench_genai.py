@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Throughput of OpenVINO GenAI's ContinuousBatchingPipeline on ovllm's random workload.
 
-Test tooling for scripts/bench-peers.sh: token-id prompts of --input-len tokens (a run of
+Test tooling for scripts/bench_peers.py: token-id prompts of --input-len tokens (a run of
 consecutive ids from a random offset, as ovllm's random dataset), greedy, ignore_eos,
---output-len new tokens each, a u8 KV cache of --cache-size GB. Prints one line:
+--output-len new tokens each, a u8 KV cache of --cache-size GB. --max-num-batched-tokens and
+--max-num-seqs set the scheduler (prefix caching off); without them GenAI's default
+SchedulerConfig is used as is, as a GenAI user runs it. Prints the scheduler settings, then
 `GenAI throughput: X requests/s, Y total tokens/s, Z output tokens/s`.
 """
 import argparse
@@ -25,8 +27,8 @@ def main() -> int:
     parser.add_argument("--cache-size", type=float, default=30.0, help="KV cache in GB")
     parser.add_argument("--kv-cache-precision", default="u8")
     parser.add_argument("--vocab-size", type=int, required=True)
-    parser.add_argument("--max-num-batched-tokens", type=int, default=256)
-    parser.add_argument("--max-num-seqs", type=int, default=256)
+    parser.add_argument("--max-num-batched-tokens", type=int, help="default: GenAI's")
+    parser.add_argument("--max-num-seqs", type=int, help="default: GenAI's")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -39,9 +41,16 @@ def main() -> int:
 
     scheduler = ov_genai.SchedulerConfig()
     scheduler.cache_size = int(args.cache_size)
-    scheduler.max_num_batched_tokens = args.max_num_batched_tokens
-    scheduler.max_num_seqs = args.max_num_seqs
-    scheduler.enable_prefix_caching = False
+    if args.max_num_batched_tokens is not None or args.max_num_seqs is not None:
+        scheduler.max_num_batched_tokens = args.max_num_batched_tokens or 8192
+        scheduler.max_num_seqs = args.max_num_seqs or 256
+        scheduler.enable_prefix_caching = False
+    print(
+        f"GenAI scheduler: max_num_batched_tokens {scheduler.max_num_batched_tokens}, "
+        f"max_num_seqs {scheduler.max_num_seqs}, cache_size {scheduler.cache_size} GB, "
+        f"dynamic_split_fuse {scheduler.dynamic_split_fuse}, "
+        f"enable_prefix_caching {scheduler.enable_prefix_caching}"
+    )
     properties = {"KV_CACHE_PRECISION": args.kv_cache_precision}
     pipe = ov_genai.ContinuousBatchingPipeline(args.model_dir, scheduler, "CPU", properties)
 
