@@ -30,6 +30,40 @@ class NestingGuard {
 
 }  // namespace
 
+namespace {
+
+// The shared object behind a list, dict or namespace value; nullptr for other kinds.
+const void* identity(const Value& v) {
+    if (v.is_list()) return &v.list();
+    if (v.is_dict()) return &v.dict();
+    if (v.is_namespace()) return &v.ns();
+    return nullptr;
+}
+
+// Depth-first search for `target`; `seen` keeps shared sub-values from being walked twice.
+bool reaches(const Value& v, const void* target, std::vector<const void*>& seen) {
+    const void* self = identity(v);
+    if (self == nullptr) return false;
+    if (self == target) return true;
+    if (std::find(seen.begin(), seen.end(), self) != seen.end()) return false;
+    seen.push_back(self);
+    if (v.is_list()) {
+        return std::any_of(v.list().begin(), v.list().end(),
+                           [&](const Value& item) { return reaches(item, target, seen); });
+    }
+    const Dict& dict = v.is_dict() ? v.dict() : v.ns().attrs;
+    return std::any_of(dict.items.begin(), dict.items.end(),
+                       [&](const auto& item) { return reaches(item.second, target, seen); });
+}
+
+}  // namespace
+
+bool Value::holds(const Value& container) const {
+    const void* target = identity(container);
+    std::vector<const void*> seen;
+    return target != nullptr && reaches(*this, target, seen);
+}
+
 const Value* Dict::find(const Value& key) const {
     if (key.is_string()) return find(std::string_view(key.str()));
     for (const auto& [k, v] : items) {
