@@ -12,7 +12,6 @@
 #include "model/quantize.hpp"
 #include "ovllm/version.hpp"
 #include "runner/precision.hpp"
-#include "runner/weight_policy.hpp"
 #include "tokenizer/generation_config.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -35,18 +34,13 @@ class OpenVinoStepRunner final : public StepRunner {
     runner::ModelRunner runner_;
 };
 
-// --weight-format auto: with --dtype f32, the exact mode, weights stay as stored; otherwise
-// the CPU's policy for the model's size (runner/weight_policy.hpp). A named format is used
-// as given.
-model::WeightFormatChoice weight_format(const EngineConfig& config) {
-    if (config.weight_format != "auto") return model::parse_weight_format(config.weight_format);
-    if (runner::is_f32_name(config.dtype)) return model::WeightFormat::none;
-    return model::WeightFormatChoice([](const model::ModelConfig& model_config) {
-        const runner::WeightFormatPolicy policy = runner::auto_weight_format(
-            runner::detect_cpu_features(), model_config.parameter_count());
-        OVLLM_INFO("{}", policy.reason);
-        return policy.format;
-    });
+// --weight-format auto: int8 (vLLM-OpenVINO's quantized weights), except with --dtype f32,
+// the exact mode, where weights stay as stored.
+model::WeightFormat weight_format(const EngineConfig& config) {
+    if (config.weight_format == "auto")
+        return runner::is_f32_name(config.dtype) ? model::WeightFormat::none
+                                                 : model::WeightFormat::int8;
+    return model::parse_weight_format(config.weight_format);
 }
 
 // An IR folder's runtime_options that concern precision apply, except those the user chose

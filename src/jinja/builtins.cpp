@@ -1,4 +1,5 @@
 // Attribute/item access, str/dict/list methods, operators and global functions.
+#include <climits>
 #include <cmath>
 #include <ctime>
 #include <limits>
@@ -10,6 +11,16 @@
 #include "util/error.hpp"
 
 namespace ovllm::jinja {
+
+int64_t checked_int(double d, const char* what) {
+    // 2^63 is exact in a double; the range test also refuses NaN.
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+        throw EvalError(std::string(what) + " " + format_float(d) +
+                        " does not fit in a 64-bit integer");
+    }
+    return static_cast<int64_t>(d);
+}
+
 namespace {
 
 std::string object_desc(const Value& obj) {
@@ -174,12 +185,16 @@ Value list_method(const Value& obj, std::string_view name, const Args& args) {
     List& list = obj.list();
     if (name == "append") {
         if (args.positional.size() != 1) throw EvalError("append() takes exactly one argument");
+        if (args.positional[0].holds(obj)) throw EvalError("cannot append a list into itself");
         list.push_back(args.positional[0]);
         return Value();
     }
     if (name == "extend") {
         if (args.positional.size() != 1) throw EvalError("extend() takes exactly one argument");
         const List items = iterate(args.positional[0]);
+        for (const Value& item : items) {
+            if (item.holds(obj)) throw EvalError("cannot extend a list with itself");
+        }
         list.insert(list.end(), items.begin(), items.end());
         return Value();
     }
@@ -436,7 +451,7 @@ std::string percent_format(const std::string& fmt, const Value& values) {
                 break;
             case 'd':
             case 'i':
-                out += std::to_string(static_cast<int64_t>(v.number()));
+                out += std::to_string(checked_int(v.number(), "%d of"));
                 break;
             case 'f':
                 out += fmt::format("{:.6f}", v.number());
@@ -469,22 +484,32 @@ Value arithmetic(std::string_view op, const Value& a, const Value& b) {
     if (ints) {
         const int64_t x = int_arg(a, "operand");
         const int64_t y = int_arg(b, "operand");
-        if (op == "+") return Value(x + y);
-        if (op == "-") return Value(x - y);
-        if (op == "*") return Value(x * y);
+        // Python's integers are unbounded; ours stop at 64 bits with an error.
+        int64_t r = 0;
+        const auto check = [](bool overflow) {
+            if (overflow) throw EvalError("integer overflow (beyond 64 bits)");
+        };
+        if (op == "+") return check(__builtin_add_overflow(x, y, &r)), Value(r);
+        if (op == "-") return check(__builtin_sub_overflow(x, y, &r)), Value(r);
+        if (op == "*") return check(__builtin_mul_overflow(x, y, &r)), Value(r);
         if (op == "/") {
             if (y == 0) throw EvalError("division by zero");
             return Value(static_cast<double>(x) / static_cast<double>(y));
         }
         if (op == "//" || op == "%") {
             if (y == 0) throw EvalError("integer division or modulo by zero");
+            check(x == INT64_MIN && y == -1);
             int64_t q = x / y;
             if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
             return op == "//" ? Value(q) : Value(x - q * y);
         }
-        if (op == "**" && y >= 0) {
-            int64_t r = 1;
-            for (int64_t i = 0; i < y; ++i) r *= x;
+        if (op == "**" && y >= 0) {  // by squaring: at most 63 steps
+            r = 1;
+            int64_t base = x;
+            for (int64_t e = y; e > 0; e >>= 1) {
+                if (e & 1) check(__builtin_mul_overflow(r, base, &r));
+                if (e > 1) check(__builtin_mul_overflow(base, base, &base));
+            }
             return Value(r);
         }
     }

@@ -23,6 +23,9 @@ Value binary_op(std::string_view op, const Value& left, const Value& right);
 bool compare_op(std::string_view op, const Value& left, const Value& right);
 // Python `item in container`.
 bool contains(const Value& container, const Value& item);
+// A float as a 64-bit integer (truncated), or EvalError naming `what` when it is out of range
+// or NaN (a plain cast would be undefined behaviour).
+int64_t checked_int(double d, const char* what);
 // The items a for loop visits: list items, dict keys, string characters; undefined is empty.
 List iterate(const Value& value);
 

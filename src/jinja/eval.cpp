@@ -1,4 +1,7 @@
 // Tree-walking evaluator: statements write into one output string, expressions produce values.
+#include <climits>
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include "jinja/ast.hpp"
@@ -227,6 +230,9 @@ class Evaluator {
                 throw EvalError("cannot assign attribute on non-namespace object '" +
                                 node.targets[0] + "'");
             }
+            if (value.holds(*target)) {
+                throw EvalError("cannot assign namespace '" + node.targets[0] + "' into itself");
+            }
             target->ns().attrs.set(Value(node.text), std::move(value));
             return;
         }
@@ -303,11 +309,20 @@ class Evaluator {
 
     void exec_call_block(const Node& node, std::string& out) {
         const Node* block = &node;
-        std::vector<Frame> captured = scopes_;
+        // The caller's view of the scopes, dropped when the call block ends: a caller kept in
+        // a namespace would otherwise hold these scopes and, through them, that namespace (a
+        // shared_ptr cycle that never frees).
+        using Scopes = std::optional<std::vector<Frame>>;
+        const auto captured = std::make_shared<Scopes>(scopes_);
+        const struct Release {
+            std::shared_ptr<Scopes> scopes;
+            ~Release() { scopes->reset(); }
+        } release{captured};
         Value caller(Function([this, block, captured](const Args& args) {
+            if (!*captured) throw EvalError("caller() called after its call block ended");
             const CallDepth depth(call_depth_);
             std::vector<Frame> saved = std::move(scopes_);
-            scopes_ = captured;
+            scopes_ = **captured;
             Frame params;
             for (size_t i = 0; i < block->params.size(); ++i) {
                 const Value* given = args.get(i, block->params[i].name);
@@ -407,7 +422,9 @@ class Evaluator {
                 if (e.name == "+")
                     return v.is_bool() ? Value(static_cast<int64_t>(v.as_bool())) : v;
                 if (v.is_float()) return Value(-v.as_float());
-                return Value(-static_cast<int64_t>(v.number()));
+                const int64_t i = v.is_int() ? v.as_int() : static_cast<int64_t>(v.as_bool());
+                if (i == INT64_MIN) throw EvalError("integer overflow (beyond 64 bits)");
+                return Value(-i);
             }
             case ExprKind::Binary:
                 return eval_binary(e);

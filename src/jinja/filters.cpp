@@ -1,6 +1,7 @@
 // Jinja2's built-in filters and tests (the subset chat templates use), plus transformers'
 // tojson.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -51,11 +52,12 @@ Value attribute_of(const Value& item, const std::string& path) {
         const size_t dot = path.find('.', start);
         const std::string part =
             path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
-            return c >= '0' && c <= '9';
-        });
-        current = numeric ? get_item(current, Value(static_cast<int64_t>(std::stoll(part))))
-                          : get_item(current, Value(part));
+        // Digits index a list; too many for 64 bits index nothing, as the key they spell.
+        int64_t index = 0;
+        const char* end = part.data() + part.size();
+        const auto [ptr, error] = std::from_chars(part.data(), end, index);
+        const bool numeric = !part.empty() && part[0] != '-' && ptr == end && error == std::errc();
+        current = numeric ? get_item(current, Value(index)) : get_item(current, Value(part));
         if (dot == std::string::npos) return current;
         start = dot + 1;
     }
@@ -121,7 +123,7 @@ Value f_replace(const Value& v, const Args& args) {
     if (!old || !rep) throw EvalError("replace filter needs 'old' and 'new'");
     return Value(
         py_replace(v.to_str(), old->to_str(), rep->to_str(),
-                   count && !count->is_none() ? static_cast<int64_t>(count->number()) : -1));
+                   count && !count->is_none() ? checked_int(count->number(), "count") : -1));
 }
 
 Value f_join(const Value& v, const Args& args) {
@@ -167,7 +169,7 @@ Value f_int(const Value& v, const Args& args) {
         case Kind::Bool:
             return Value(static_cast<int64_t>(v.as_bool()));
         case Kind::Float:
-            return Value(static_cast<int64_t>(v.as_float()));
+            return Value(checked_int(v.as_float(), "int of"));
         case Kind::String: {
             const std::string s = py_strip(v.str(), nullptr, true, true);
             try {
@@ -175,7 +177,7 @@ Value f_int(const Value& v, const Args& args) {
                 const long long i = std::stoll(s, &used);
                 if (used == s.size()) return Value(static_cast<int64_t>(i));
                 const double d = std::stod(s, &used);
-                if (used == s.size()) return Value(static_cast<int64_t>(d));
+                if (used == s.size()) return Value(checked_int(d, "int of"));
             } catch (const std::exception&) {
             }
             return dflt;
@@ -216,12 +218,12 @@ Value f_round(const Value& v, const Args& args) {
     if (how == "common" && (v.is_int() || v.is_bool())) {
         return Value(static_cast<int64_t>(v.number()));  // Python's round(int, n) is an int
     }
-    const int digits = precision ? static_cast<int>(precision->number()) : 0;
+    const int64_t digits = precision ? checked_int(precision->number(), "precision") : 0;
     if (how == "common" && digits >= 0 && digits < 300) {
         // Python rounds the exact binary value half-to-even, as printf does: round(2.675, 2)
         // is 2.67 because 2.675 is stored as 2.67499999...
         char buf[400];
-        std::snprintf(buf, sizeof buf, "%.*f", digits, v.number());
+        std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(digits), v.number());
         return Value(std::strtod(buf, nullptr));
     }
     const double x = v.number() * scale;
@@ -449,6 +451,7 @@ Value f_attr(const Value& v, const Args& args) {
 
 const std::unordered_map<std::string_view, FilterFn>& filters() {
     static const std::unordered_map<std::string_view, FilterFn> table = {
+        // strings
         {"tojson", f_tojson},
         {"trim", f_trim},
         {"length", f_length},
@@ -461,6 +464,7 @@ const std::unordered_map<std::string_view, FilterFn>& filters() {
         {"safe", f_safe},
         {"replace", f_replace},
         {"join", f_join},
+        // values and sequences
         {"first", f_first},
         {"last", f_last},
         {"default", f_default},
@@ -486,8 +490,7 @@ const std::unordered_map<std::string_view, FilterFn>& filters() {
         {"indent", f_indent},
         {"escape", f_escape},
         {"e", f_escape},
-        {"attr", f_attr},
-    };
+        {"attr", f_attr}};
     return table;
 }
 
@@ -593,6 +596,7 @@ bool t_upper(const Value& v, const Args&) {
 
 const std::unordered_map<std::string_view, TestFn>& tests() {
     static const std::unordered_map<std::string_view, TestFn> table = {
+        // definedness and types
         {"defined", t_defined},
         {"undefined", t_undefined},
         {"none", t_none},
@@ -607,9 +611,11 @@ const std::unordered_map<std::string_view, TestFn>& tests() {
         {"callable", t_callable},
         {"iterable", t_iterable},
         {"sequence", t_sequence},
+        // numbers
         {"even", t_even},
         {"odd", t_odd},
         {"divisibleby", t_divisibleby},
+        // comparisons, by name and by operator
         {"eq", t_eq},
         {"equalto", t_eq},
         {"==", t_eq},
@@ -628,8 +634,7 @@ const std::unordered_map<std::string_view, TestFn>& tests() {
         {"in", t_in},
         {"sameas", t_sameas},
         {"lower", t_lower},
-        {"upper", t_upper},
-    };
+        {"upper", t_upper}};
     return table;
 }
 

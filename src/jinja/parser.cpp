@@ -1,6 +1,9 @@
 #include "jinja/parser.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdlib>
 #include <initializer_list>
 #include <string_view>
 
@@ -53,24 +56,24 @@ class Parser {
     }
 
     static std::string describe(const Token& t) {
-        switch (t.type) {
-            case TokenType::Text:
-                return "text";
-            case TokenType::VarBegin:
-                return "'{{'";
-            case TokenType::VarEnd:
-                return "'}}'";
-            case TokenType::BlockBegin:
-                return "'{%'";
-            case TokenType::BlockEnd:
-                return "'%}'";
-            case TokenType::String:
-                return "string";
-            case TokenType::End:
-                return "end of template";
-            default:
-                return "'" + t.value + "'";
+        // What an error calls each token type, in the order of TokenType; empty: the token's
+        // own text in quotes (names, numbers, operators).
+        static constexpr std::array<std::string_view, 11> kWords = {
+            "text", "'{{'", "'}}'", "'{%'", "'%}'", "", "string", "", "", "", "end of template"};
+        const auto index = static_cast<size_t>(t.type);
+        if (index < kWords.size() && !kWords[index].empty()) return std::string(kWords[index]);
+        return "'" + t.value + "'";
+    }
+
+    // An Int token's value; one beyond 64 bits is a syntax error here (Python has big ints).
+    Value int_literal(const Token& t) const {
+        int64_t value = 0;
+        const char* end = t.value.data() + t.value.size();
+        const auto [ptr, error] = std::from_chars(t.value.data(), end, value);
+        if (ptr != end || error != std::errc()) {
+            fail_at(t, "integer literal out of range");
         }
+        return Value(value);
     }
 
     [[noreturn]] void fail_at(const Token& t, const std::string& message) const {
@@ -510,16 +513,13 @@ class Parser {
             }
             case TokenType::Int: {
                 auto e = make_expr(ExprKind::Literal, next());
-                try {
-                    e->literal = Value(static_cast<int64_t>(std::stoll(t.value)));
-                } catch (const std::exception&) {
-                    fail_at(t, "integer literal out of range");
-                }
+                e->literal = int_literal(t);
                 return e;
             }
             case TokenType::Float: {
                 auto e = make_expr(ExprKind::Literal, next());
-                e->literal = Value(std::stod(t.value));
+                // strtod, not stod: 1e999 is inf as in Python, not an out_of_range exception.
+                e->literal = Value(std::strtod(t.value.c_str(), nullptr));
                 return e;
             }
             case TokenType::Op:
@@ -589,7 +589,7 @@ class Parser {
                     auto e = make_expr(ExprKind::GetItem, at);
                     e->operands.push_back(std::move(node));
                     auto key = make_expr(ExprKind::Literal, attr);
-                    key->literal = Value(static_cast<int64_t>(std::stoll(next().value)));
+                    key->literal = int_literal(next());
                     e->operands.push_back(std::move(key));
                     node = std::move(e);
                 } else {

@@ -1,6 +1,7 @@
 #include "jinja/value.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +29,40 @@ class NestingGuard {
 };
 
 }  // namespace
+
+namespace {
+
+// The shared object behind a list, dict or namespace value; nullptr for other kinds.
+const void* identity(const Value& v) {
+    if (v.is_list()) return &v.list();
+    if (v.is_dict()) return &v.dict();
+    if (v.is_namespace()) return &v.ns();
+    return nullptr;
+}
+
+// Depth-first search for `target`; `seen` keeps shared sub-values from being walked twice.
+bool reaches(const Value& v, const void* target, std::vector<const void*>& seen) {
+    const void* self = identity(v);
+    if (self == nullptr) return false;
+    if (self == target) return true;
+    if (std::find(seen.begin(), seen.end(), self) != seen.end()) return false;
+    seen.push_back(self);
+    if (v.is_list()) {
+        return std::any_of(v.list().begin(), v.list().end(),
+                           [&](const Value& item) { return reaches(item, target, seen); });
+    }
+    const Dict& dict = v.is_dict() ? v.dict() : v.ns().attrs;
+    return std::any_of(dict.items.begin(), dict.items.end(),
+                       [&](const auto& item) { return reaches(item.second, target, seen); });
+}
+
+}  // namespace
+
+bool Value::holds(const Value& container) const {
+    const void* target = identity(container);
+    std::vector<const void*> seen;
+    return target != nullptr && reaches(*this, target, seen);
+}
 
 const Value* Dict::find(const Value& key) const {
     if (key.is_string()) return find(std::string_view(key.str()));
@@ -469,29 +504,12 @@ nlohmann::ordered_json Value::to_nlohmann() const {
 }
 
 std::string Value::type_name() const {
-    switch (kind()) {
-        case Kind::Undefined:
-            return "Undefined";
-        case Kind::None:
-            return "NoneType";
-        case Kind::Bool:
-            return "bool";
-        case Kind::Int:
-            return "int";
-        case Kind::Float:
-            return "float";
-        case Kind::String:
-            return "str";
-        case Kind::List:
-            return "list";
-        case Kind::Dict:
-            return "dict";
-        case Kind::Function:
-            return "function";
-        case Kind::Namespace:
-            return "Namespace";
-    }
-    return "object";
+    // Python's type names, in the order of Kind.
+    static constexpr std::array<const char*, 10> kNames = {"Undefined", "NoneType", "bool", "int",
+                                                           "float",     "str",      "list", "dict",
+                                                           "function",  "Namespace"};
+    const auto index = static_cast<size_t>(kind());
+    return index < kNames.size() ? kNames[index] : "object";
 }
 
 bool Value::equals(const Value& other) const {

@@ -130,6 +130,11 @@ class Value {
     // Throws EvalError with the undefined hint when this is undefined.
     void require_defined() const;
 
+    // True when this value is the list, dict or namespace `container` (the same object) or
+    // holds it at any depth. Lists and namespaces are shared and mutable, so putting one into
+    // itself would make a reference cycle that shared ownership never frees.
+    bool holds(const Value& container) const;
+
   private:
     std::variant<Undefined, None, bool, int64_t, double, std::string, std::shared_ptr<List>,
                  std::shared_ptr<Dict>, std::shared_ptr<Function>, std::shared_ptr<Namespace>>

@@ -9,6 +9,8 @@
 #include <openvino/core/type/bfloat16.hpp>
 #include <openvino/core/type/float16.hpp>
 
+#include <fmt/ranges.h>
+
 #include "util/error.hpp"
 
 namespace ovllm::model {
@@ -17,20 +19,21 @@ namespace {
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian u32
 constexpr uint64_t kMaxDims = 4;
 
+// GGUF's metadata value types; the enumerators are its ids 0..12, in order.
 enum ValueType : uint32_t {
-    u8 = 0,
-    i8 = 1,
-    u16 = 2,
-    i16 = 3,
-    u32 = 4,
-    i32 = 5,
-    f32v = 6,
-    boolean = 7,
-    string = 8,
-    array = 9,
-    u64 = 10,
-    i64 = 11,
-    f64 = 12,
+    u8,
+    i8,
+    u16,
+    i16,
+    u32,
+    i32,
+    f32v,
+    boolean,
+    string,
+    array,
+    u64,
+    i64,
+    f64
 };
 
 struct TypeTraits {
@@ -317,10 +320,18 @@ GgufFile::GgufFile(const std::filesystem::path& path)
         if (n_dims == 0 || n_dims > kMaxDims) {
             throw_error("{}: tensor '{}' has {} dimensions", name, t.name, n_dims);
         }
+        // A product that wraps around 64 bits would pass the size checks below with a small
+        // byte size while the dims describe far more data.
+        bool overflow = false;
         t.elements = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
             t.dims.push_back(in.read<uint64_t>("tensor dim"));
-            t.elements *= t.dims.back();
+            // A weight without elements is no weight; refusing it here spares every reader
+            // of the tensor (dequantize's copies, divisions by a dim) from the empty case.
+            if (t.dims.back() == 0) {
+                throw_error("{}: tensor '{}' has a zero dimension (dim {})", name, t.name, d);
+            }
+            overflow |= __builtin_mul_overflow(t.elements, t.dims.back(), &t.elements);
         }
         t.type = in.read<uint32_t>("tensor type");
         const uint64_t offset = in.read<uint64_t>("tensor offset");
@@ -330,7 +341,12 @@ GgufFile::GgufFile(const std::filesystem::path& path)
                 throw_error("{}: tensor '{}' row of {} is not a whole number of {} blocks", name,
                             t.name, t.dims[0], tr->name);
             }
-            t.byte_size = t.elements / tr->block_elements * tr->block_bytes;
+            overflow |= __builtin_mul_overflow(t.elements / tr->block_elements, tr->block_bytes,
+                                               &t.byte_size);
+        }
+        if (overflow) {
+            throw_error("{}: tensor '{}' has dims [{}] whose size does not fit in 64 bits", name,
+                        t.name, fmt::join(t.dims, ", "));
         }
         t.data = reinterpret_cast<const std::byte*>(offset);  // fixed up below
         index_[t.name] = tensors_.size();

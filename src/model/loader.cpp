@@ -19,14 +19,13 @@
 namespace ovllm::model {
 namespace {
 
-LoadedModel load_dummy(const ModelLocation& location, const WeightFormatChoice& choice) {
+LoadedModel load_dummy(const ModelLocation& location, WeightFormat weight_format) {
     LoadedModel loaded;
     if (location.format == ModelFormat::builtin_dummy) {
         loaded.config = *builtin_model_config(location.name);
     } else {
         loaded.config = load_model_config(location.path);
     }
-    const WeightFormat weight_format = choice.resolve(loaded.config);
     CompressedWeights weights(std::make_shared<DummyWeights>(), weight_format);
     loaded.model = build_stateful_model(loaded.config, weights);
     if (weight_format != WeightFormat::none) OVLLM_INFO("{}", weights.statistics().table());
@@ -52,10 +51,9 @@ LoadedModel load_packed_int4(LoadedModel loaded, std::shared_ptr<SafetensorsWeig
     return loaded;
 }
 
-LoadedModel load_safetensors(const ModelLocation& location, const WeightFormatChoice& choice) {
+LoadedModel load_safetensors(const ModelLocation& location, WeightFormat weight_format) {
     LoadedModel loaded;
     loaded.config = load_model_config(location.path);
-    const WeightFormat weight_format = choice.resolve(loaded.config);
     auto weights = std::make_shared<SafetensorsWeights>(location.path);
     loaded.weight_dtype = weights->dtype();
     loaded.source = "safetensors: " + weights->describe();
@@ -106,16 +104,14 @@ LoadFormat parse_load_format(const std::string& name) {
     throw_error("--load-format '{}' is not supported (auto, safetensors, dummy)", name);
 }
 
-LoadedModel load_model(const std::string& model, LoadFormat format,
-                       const WeightFormatChoice& weight_format) {
+LoadedModel load_model(const std::string& model, LoadFormat format, WeightFormat weight_format) {
     const ModelLocation location = locate_model(model);
     if (format == LoadFormat::dummy) return load_dummy(location, weight_format);
     switch (location.format) {
         case ModelFormat::hf_safetensors:
             return load_safetensors(location, weight_format);
         case ModelFormat::openvino_ir:
-            // An IR's weights are used as exported; only a format the user named is reported.
-            return load_ir(location, weight_format.fixed.value_or(WeightFormat::none));
+            return load_ir(location, weight_format);
         case ModelFormat::builtin_dummy:
             throw_error("{}: no such model folder (a built-in config; use --load-format dummy)",
                         model);

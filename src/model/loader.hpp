@@ -2,9 +2,7 @@
 // The one entry from a `--model` argument to a stateful OpenVINO model: reads the config,
 // picks the weight source (safetensors, random dummy weights, or an exported IR) and builds
 // the graph. The result stays stateful; make_paged_model() (paged.hpp) derives the paged form.
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include <openvino/core/any.hpp>
@@ -35,29 +33,12 @@ struct LoadedModel {
     WeightFormat compression = WeightFormat::none;  // what the weights were compressed to here
 };
 
-// The weight compression to load with: the user's format, or one chosen from the model's
-// config once it is read (--weight-format auto, see runner/weight_policy.hpp).
-struct WeightFormatChoice {
-    WeightFormatChoice() = default;
-    WeightFormatChoice(WeightFormat format) : fixed(format) {}  // NOLINT: a fixed format
-    explicit WeightFormatChoice(std::function<WeightFormat(const ModelConfig&)> choose)
-        : automatic(std::move(choose)) {}
-
-    WeightFormat resolve(const ModelConfig& config) const {
-        if (fixed) return *fixed;
-        return automatic ? automatic(config) : WeightFormat::none;
-    }
-
-    std::optional<WeightFormat> fixed;
-    std::function<WeightFormat(const ModelConfig&)> automatic;
-};
-
 // `model`: a model folder, or a built-in name with LoadFormat::dummy. Throws ovllm::Error
 // naming the path for a missing or unsupported model (unknown architectures list the
 // supported ones). `weight_format` int8/int4 compresses safetensors weights (the result is
 // kept in the IR cache, see ir_cache.hpp; OVLLM_DISABLE_IR_CACHE=1 turns it off); dummy
 // weights are compressed too; IR folders ignore it.
 LoadedModel load_model(const std::string& model, LoadFormat format = LoadFormat::auto_detect,
-                       const WeightFormatChoice& weight_format = WeightFormat::none);
+                       WeightFormat weight_format = WeightFormat::none);
 
 }  // namespace ovllm::model

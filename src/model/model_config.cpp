@@ -164,6 +164,8 @@ json parse_json_file(const fs::path& file) {
         return json::parse(text);
     } catch (const json::parse_error& e) {
         throw_error("{}: invalid JSON at byte {}", file.string(), e.byte);
+    } catch (const json::out_of_range&) {  // how the parser refuses a number like 1e999
+        throw_error("{}: invalid JSON (a number out of range)", file.string());
     }
 }
 

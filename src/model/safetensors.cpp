@@ -71,14 +71,21 @@ TensorView parse_entry(const std::string& file, const std::string& name, const j
     const size_t element_size = safetensors_dtype_size(view.dtype);
     if (element_size == 0)
         throw_error("{}: tensor '{}' has unknown dtype {}", file, name, view.dtype);
-    size_t elements = 1;
+    // A size that wraps around 64 bits would match small data_offsets while the shape
+    // describes far more data.
+    size_t expected = element_size;
+    bool overflow = false;
     for (const json& dim : entry["shape"]) {
         if (!dim.is_number_unsigned()) {
             throw_error("{}: tensor '{}' has a shape entry that is not a non-negative integer",
                         file, name);
         }
         view.shape.push_back(dim.get<size_t>());
-        elements *= view.shape.back();
+        overflow |= __builtin_mul_overflow(expected, view.shape.back(), &expected);
+    }
+    if (overflow) {
+        throw_error("{}: tensor '{}' has shape {} whose size does not fit in 64 bits", file, name,
+                    view.shape.to_string());
     }
     const json& offsets = entry["data_offsets"];
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {
@@ -93,7 +100,6 @@ TensorView parse_entry(const std::string& file, const std::string& name, const j
             "file (truncated file?)",
             file, name, begin, end, data_size);
     }
-    const uint64_t expected = static_cast<uint64_t>(elements) * element_size;
     if (end - begin != expected) {
         throw_error("{}: tensor '{}' holds {} bytes but shape {} of {} needs {}", file, name,
                     end - begin, view.shape.to_string(), view.dtype, expected);
@@ -155,6 +161,8 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
         header = json::parse(header_begin, header_begin + header_size);
     } catch (const json::parse_error& e) {
         throw_error("{}: header is not valid JSON (at byte {})", file, e.byte);
+    } catch (const json::out_of_range&) {  // how the parser refuses a number like 1e999
+        throw_error("{}: header is not valid JSON (a number out of range)", file);
     }
     if (!header.is_object()) throw_error("{}: header is not a JSON object", file);
 
@@ -183,6 +191,8 @@ std::vector<fs::path> shards_from_index(const fs::path& folder, const fs::path& 
         root = json::parse(util::read_file(index));
     } catch (const json::parse_error& e) {
         throw_error("{}: invalid JSON at byte {}", index.string(), e.byte);
+    } catch (const json::out_of_range&) {
+        throw_error("{}: invalid JSON (a number out of range)", index.string());
     }
     if (!root.is_object() || !root.contains("weight_map") || !root["weight_map"].is_object()) {
         throw_error("{}: field 'weight_map' must be an object", index.string());

@@ -218,7 +218,10 @@ unsigned bit(Endpoint endpoint) {
 
 std::vector<std::string> check_request_fields(const json& body, Endpoint endpoint) {
     std::vector<std::string> unknown;
-    for (const auto& [key, value] : body.items()) {
+    for (const auto& item : body.items()) {
+        // Named copies rather than a structured binding: clang before 16 cannot capture one.
+        const std::string& key = item.key();
+        const json& value = item.value();
         const auto refusal =
             std::find_if(refusals().begin(), refusals().end(), [&](const Refusal& entry) {
                 return key == entry.name && (entry.where & bit(endpoint));

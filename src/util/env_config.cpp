@@ -189,12 +189,6 @@ std::filesystem::path model_cache_dir(const EnvLookup& env) {
     return std::filesystem::path(non_empty("HOME").value_or("/tmp")) / ".cache" / "ovllm";
 }
 
-std::string onednn_max_cpu_isa(const EnvLookup& env) {
-    std::string value = env("ONEDNN_MAX_CPU_ISA").value_or(env("DNNL_MAX_CPU_ISA").value_or(""));
-    for (char& c : value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return value == "ALL" ? std::string() : value;
-}
-
 bool ir_cache_disabled(const EnvLookup& env) {
     const auto value = env("OVLLM_DISABLE_IR_CACHE");
     return value && !value->empty() && *value != "0";

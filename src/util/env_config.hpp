@@ -72,10 +72,6 @@ std::filesystem::path model_cache_dir(const EnvLookup& env = process_environment
 // True when OVLLM_DISABLE_IR_CACHE is set to anything but "" or "0".
 bool ir_cache_disabled(const EnvLookup& env = process_environment());
 
-// oneDNN's ISA cap, ONEDNN_MAX_CPU_ISA (e.g. AVX512_CORE_BF16), upper-cased; empty when unset
-// or ALL. The CPU plugin's kernels honour it, so choices that depend on the ISA must too.
-std::string onednn_max_cpu_isa(const EnvLookup& env = process_environment());
-
 // Writes each note to the log at its level.
 void log_notes(const std::vector<ConfigNote>& notes);
 

@@ -217,6 +217,33 @@ TEST(Gguf, BadMagicAndTruncatedFilesAreErrors) {
               std::string::npos);
 }
 
+// Found by fuzz/fuzz_gguf: dims whose product wraps around 64 bits gave a tiny element
+// count and byte size, so the file opened with a tensor describing far more data than it has.
+TEST(Gguf, DimsWhoseSizeOverflowsAreErrors) {
+    const uint64_t two_32 = uint64_t{1} << 32;  // 2^32 x 2^32 wraps to 0 elements
+    const std::string wrapped =
+        error_of(write_file("wrap.gguf", make_gguf({{"w.f32", 0, {two_32, two_32}, {}}})));
+    EXPECT_NE(wrapped.find("tensor 'w.f32' has dims [4294967296, 4294967296] whose size does "
+                           "not fit in 64 bits"),
+              std::string::npos)
+        << wrapped;
+    // 2^62 f32 elements fit, their 2^64 bytes do not (the byte size wrapped to 0).
+    const std::string bytes =
+        error_of(write_file("wrap_bytes.gguf", make_gguf({{"b.f32", 0, {uint64_t{1} << 62}, {}}})));
+    EXPECT_NE(bytes.find("tensor 'b.f32' has dims [4611686018427387904] whose size"),
+              std::string::npos)
+        << bytes;
+}
+
+// Found by fuzz/fuzz_gguf: a zero dim made an empty tensor, and dequantize() then passed a
+// null buffer to memcpy (undefined behaviour even for 0 bytes; UBSan stops on it).
+TEST(Gguf, ZeroDimensionIsAnError) {
+    const std::string error =
+        error_of(write_file("zero.gguf", make_gguf({{"z.f32", 0, {4, 0}, {}}})));
+    EXPECT_NE(error.find("tensor 'z.f32' has a zero dimension (dim 1)"), std::string::npos)
+        << error;
+}
+
 TEST(Gguf, MapsHfNamesToGgufNames) {
     EXPECT_EQ(model::gguf_tensor_name("llama", "model.layers.3.self_attn.q_proj.weight"),
               "blk.3.attn_q.weight");

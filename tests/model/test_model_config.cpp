@@ -341,6 +341,14 @@ TEST(ModelConfigErrors, InvalidJsonGivesBytePosition) {
     fs::remove_all(dir);
 }
 
+// The same parser behaviour as the safetensors header (found by fuzz/fuzz_safetensors).
+TEST(ModelConfigErrors, NumberOutOfRangeIsInvalidJson) {
+    const fs::path dir = write_config("number_range", R"({"model_type": "llama", "x": 1e999})");
+    expect_error([&] { load_model_config(dir); },
+                 {"config.json", "invalid JSON (a number out of range)"});
+    fs::remove_all(dir);
+}
+
 TEST(ModelConfigErrors, WrongType) {
     const fs::path dir = write_config(
         "wrong_type", R"({"model_type":"llama","hidden_size":"64","num_hidden_layers":2})");

@@ -216,6 +216,29 @@ TEST(SafetensorsErrors, HeaderNotJson) {
                  {file.string(), "header is not valid JSON"});
 }
 
+// Found by fuzz/fuzz_safetensors: the JSON parser refuses a number beyond a double's range
+// with out_of_range, not parse_error; it escaped as a raw nlohmann exception.
+TEST(SafetensorsErrors, HeaderNumberOutOfRange) {
+    TempDir dir("number_range");
+    const fs::path file = dir.path() / "model.safetensors";
+    write_raw(file, R"({"w": {"dtype": 1e999}})", "");
+    expect_error([&] { SafetensorsFile opened(file); },
+                 {file.string(), "header is not valid JSON (a number out of range)"});
+}
+
+// A shape whose byte size wraps around 64 bits (2^32 x 2^32 x 4 bytes wraps to 0) matched
+// empty data_offsets, so the file opened with a tensor far larger than its data.
+TEST(SafetensorsErrors, ShapeSizeOverflow) {
+    TempDir dir("shape_overflow");
+    const fs::path file = dir.path() / "model.safetensors";
+    write_raw(
+        file,
+        R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}})",
+        "");
+    expect_error([&] { SafetensorsFile opened(file); },
+                 {file.string(), "tensor 'w' has shape [4294967296,4294967296] whose size"});
+}
+
 TEST(SafetensorsErrors, TooSmall) {
     TempDir dir("small");
     const fs::path file = dir.path() / "model.safetensors";
