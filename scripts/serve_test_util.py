@@ -21,6 +21,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_serve(server):
+    """SIGTERM, then checks the clean exit a drained server must make (code 0)."""
+    server.terminate()
+    code = server.wait(timeout=60)
+    check(code == 0, f"ovllm serve exits cleanly on SIGTERM (got {code})")
+
+
+def exit_code():
+    """Prints the failure count; the script's exit code (1 when any check failed)."""
+    print(f"{len(FAILURES)} failure(s)")
+    return 1 if FAILURES else 0
+
+
 def start_serve(command, port, timeout_s=180):
     """Starts `command` (an `ovllm serve` line) and waits until /health answers 200."""
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -15,7 +15,7 @@ import urllib.request
 import openai
 from prometheus_client.parser import text_string_to_metric_families
 
-from serve_test_util import FAILURES, check, free_port, start_serve
+from serve_test_util import check, exit_code, free_port, start_serve, stop_serve
 
 API_KEY = "client-test-key"
 MODEL = "smollm2"
@@ -204,11 +204,8 @@ def main():
         requests, tokens = count_completion_tokens(client)
         test_metrics(port, before, requests, tokens)
     finally:
-        server.terminate()
-        code = server.wait(timeout=60)
-        check(code == 0, f"ovllm serve exits cleanly on SIGTERM (got {code})")
-    print(f"{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+        stop_serve(server)
+    return exit_code()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 
 import openai
 
-from serve_test_util import FAILURES, check, free_port, start_serve
+from serve_test_util import check, exit_code, free_port, start_serve, stop_serve
 
 MODEL = "smollm2"
 STREAM_EVENTS = ["response.created", "response.in_progress", "response.output_item.added",
@@ -168,11 +168,8 @@ def main():
         test_logprobs(client)
         test_incomplete_and_errors(client)
     finally:
-        server.terminate()
-        code = server.wait(timeout=60)
-        check(code == 0, f"ovllm serve exits cleanly on SIGTERM (got {code})")
-    print(f"{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+        stop_serve(server)
+    return exit_code()
 
 
 if __name__ == "__main__":

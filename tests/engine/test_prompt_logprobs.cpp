@@ -137,14 +137,8 @@ TEST_P(PromptLogprobsTest, MatchTransformersAtEveryPromptPosition) {
     EXPECT_TRUE(run_all(engine).at("one").prompt_logprobs.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(TinyModels, PromptLogprobsTest,
-                         ::testing::Values("llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3",
-                                           "opt", "gpt2", "mistral", "gemma3"),
-                         [](const auto& info) {
-                             std::string name = info.param;
-                             std::replace(name.begin(), name.end(), '-', '_');
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(TinyModels, PromptLogprobsTest, ::testing::ValuesIn(tiny_golden_models()),
+                         GoldenModelParamName());
 
 }  // namespace
 }  // namespace ovllm::test

@@ -18,6 +18,22 @@
 
 namespace ovllm::test {
 
+// The tiny golden models of ../shared/golden, one per architecture quirk.
+inline const std::vector<std::string>& tiny_golden_models() {
+    static const std::vector<std::string> names = {
+        "llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3", "opt", "gpt2", "mistral", "gemma3"};
+    return names;
+}
+
+// gtest instance names for model-parameterized suites: "llama-bf16" -> "llama_bf16".
+struct GoldenModelParamName {
+    std::string operator()(const ::testing::TestParamInfo<std::string>& info) const {
+        std::string name = info.param;
+        std::replace(name.begin(), name.end(), '-', '_');
+        return name;
+    }
+};
+
 struct GoldenPrompt {
     std::string name;
     std::vector<int64_t> ids;

@@ -145,14 +145,8 @@ TEST_P(GoldenModelTest, RunnerExtraRowsMatchEveryPromptPosition) {
     EXPECT_THROW(runner.run({{bad}}), Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(TinyModels, GoldenModelTest,
-                         ::testing::Values("llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3",
-                                           "opt", "gpt2", "mistral", "gemma3"),
-                         [](const auto& info) {
-                             std::string name = info.param;
-                             std::replace(name.begin(), name.end(), '-', '_');
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(TinyModels, GoldenModelTest, ::testing::ValuesIn(tiny_golden_models()),
+                         GoldenModelParamName());
 
 }  // namespace
 }  // namespace ovllm::test
@@ -225,13 +219,7 @@ TEST_P(DefaultPrecisionTest, LogitsCloseAndConfidentTokensEqual) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, DefaultPrecisionTest,
-                         ::testing::Values("llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3",
-                                           "opt", "gpt2", "mistral", "gemma3"),
-                         [](const auto& info) {
-                             std::string name = info.param;
-                             std::replace(name.begin(), name.end(), '-', '_');
-                             return name;
-                         });
+                         ::testing::ValuesIn(tiny_golden_models()), GoldenModelParamName());
 
 }  // namespace
 }  // namespace ovllm::test
