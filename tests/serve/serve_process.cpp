@@ -162,6 +162,19 @@ httplib::Result ServeServer::post(const std::string& path, const json& body) con
     return client().Post(path.c_str(), auth(), body.dump(), "application/json");
 }
 
+httplib::Request ServeServer::stream_request(const std::string& prompt, int max_tokens) const {
+    const json body = {{"prompt", prompt}, {"max_tokens", max_tokens},
+                       {"temperature", 0}, {"ignore_eos", true},
+                       {"stream", true},   {"stream_options", {{"include_usage", true}}}};
+    httplib::Request request;
+    request.method = "POST";
+    request.path = "/v1/completions";
+    request.headers = auth();
+    request.headers.emplace("Content-Type", "application/json");
+    request.body = body.dump();
+    return request;
+}
+
 httplib::Result ServeServer::get(const std::string& path) const {
     return client().Get(path.c_str(), auth());
 }

@@ -61,6 +61,9 @@ class ServeServer {
     httplib::Headers auth() const { return {{"Authorization", std::string("Bearer ") + kApiKey}}; }
     httplib::Result post(const std::string& path, const json& body) const;
     httplib::Result get(const std::string& path) const;
+    // A greedy 'ignore_eos' streamed completion of `max_tokens` tokens with usage in its last
+    // chunk, authorized; the caller sets content_receiver and sends it.
+    httplib::Request stream_request(const std::string& prompt, int max_tokens) const;
     // The sum of a /metrics series' samples over all its label sets.
     double metric(const std::string& name) const;
 

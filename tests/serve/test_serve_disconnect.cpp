@@ -29,19 +29,9 @@ TEST(ServeDisconnect, DroppedStreamsAreAbortedAndTheOthersComplete) {
     for (int i = 0; i < kStreams; ++i) {
         clients.emplace_back([&, i] {
             const bool drop = i % 2 == 1;
-            const json body = {{"prompt", "Request " + std::to_string(i) + " tells a story:"},
-                               {"max_tokens", kMaxTokens},
-                               {"temperature", 0},
-                               {"ignore_eos", true},
-                               {"stream", true},
-                               {"stream_options", {{"include_usage", true}}}};
             httplib::Client client = server.client();
-            httplib::Request request;
-            request.method = "POST";
-            request.path = "/v1/completions";
-            request.headers = server.auth();
-            request.headers.emplace("Content-Type", "application/json");
-            request.body = body.dump();
+            httplib::Request request = server.stream_request(
+                "Request " + std::to_string(i) + " tells a story:", kMaxTokens);
             std::string received;
             int chunks = 0;
             request.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {

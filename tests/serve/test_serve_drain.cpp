@@ -25,19 +25,8 @@ struct Streamed {
 std::future<Streamed> start_stream(const ServeServer& server, int max_tokens,
                                    std::atomic<bool>& first_chunk) {
     return std::async(std::launch::async, [&server, max_tokens, &first_chunk] {
-        const json body = {{"prompt", "Once upon a time"},
-                           {"max_tokens", max_tokens},
-                           {"temperature", 0},
-                           {"ignore_eos", true},
-                           {"stream", true},
-                           {"stream_options", {{"include_usage", true}}}};
         httplib::Client client = server.client();
-        httplib::Request request;
-        request.method = "POST";
-        request.path = "/v1/completions";
-        request.headers = server.auth();
-        request.headers.emplace("Content-Type", "application/json");
-        request.body = body.dump();
+        httplib::Request request = server.stream_request("Once upon a time", max_tokens);
         Streamed streamed;
         request.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
             streamed.body.append(data, size);
