@@ -31,6 +31,18 @@ class CliGguf : public ::testing::Test {
             GTEST_SKIP() << gguf << " not present";
         }
     }
+    // `ovllm generate ARGS` on the GGUF file and on the folder made from it; both must succeed.
+    std::pair<std::string, std::string> generate_both(const std::string& args) const {
+        int gguf_status = -1;
+        int folder_status = -1;
+        std::string from_gguf = run_stdout("generate --model " + gguf.string() + args, gguf_status);
+        std::string from_folder =
+            run_stdout("generate --model " + folder.string() + args, folder_status);
+        EXPECT_EQ(gguf_status, 0) << from_gguf;
+        EXPECT_EQ(folder_status, 0) << from_folder;
+        return {from_gguf, from_folder};
+    }
+
     const std::filesystem::path gguf = models_dir() / "smollm2-135m.gguf";
     const std::filesystem::path folder = models_dir() / "smollm2-135m";
 };
@@ -48,14 +60,8 @@ TEST_F(CliGguf, GenerateMatchesTheConvertedFolder) {
     // "The capital of France is"
     const std::string args =
         " --prompt-ids 504,3575,282,4649,314 --max-tokens 12 --dtype f32 --kv-cache-dtype f32";
-    int gguf_status = -1;
-    int folder_status = -1;
-    const std::string from_gguf =
-        run_stdout("generate --model " + gguf.string() + args, gguf_status);
-    const std::string from_folder =
-        run_stdout("generate --model " + folder.string() + args, folder_status);
-    ASSERT_EQ(gguf_status, 0) << from_gguf;
-    ASSERT_EQ(folder_status, 0) << from_folder;
+    const auto [from_gguf, from_folder] = generate_both(args);
+    ASSERT_FALSE(HasFailure());
     EXPECT_FALSE(from_gguf.empty());
     EXPECT_EQ(from_gguf, from_folder);
 }
@@ -65,14 +71,8 @@ TEST_F(CliGguf, GenerateMatchesTheConvertedFolder) {
 TEST_F(CliGguf, GenerateTextWithTheFileAlone) {
     const std::string args =
         " --prompt 'The capital of France is' --max-tokens 12 --dtype f32 --kv-cache-dtype f32";
-    int gguf_status = -1;
-    int folder_status = -1;
-    const std::string from_gguf =
-        run_stdout("generate --model " + gguf.string() + args, gguf_status);
-    const std::string from_folder =
-        run_stdout("generate --model " + folder.string() + args, folder_status);
-    ASSERT_EQ(gguf_status, 0) << from_gguf;
-    ASSERT_EQ(folder_status, 0) << from_folder;
+    const auto [from_gguf, from_folder] = generate_both(args);
+    ASSERT_FALSE(HasFailure());
     EXPECT_GT(from_gguf.size(), 12u);
     EXPECT_EQ(from_gguf, from_folder);
 }
