@@ -86,8 +86,8 @@ def stream(port, i):
     return done and tokens == 48
 
 
-def gauge(port, name):
-    """One gauge of a replica's /metrics; None when it does not answer."""
+def metric(port, name):
+    """The sum of one /metrics series of a replica; None when it does not answer."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             text = r.read().decode()
@@ -99,17 +99,8 @@ def gauge(port, name):
 
 def successes(port):
     """Finished requests of one replica; None when it does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-    except OSError:
-        return None
-    total = 0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "vllm:request_success_total":
-                total += sample.value
-    return int(total)
+    total = metric(port, "vllm:request_success_total")
+    return None if total is None else int(total)
 
 
 def main():
@@ -230,7 +221,7 @@ def rolling_restart(router_port, ports, run_dir):
     with ThreadPoolExecutor(6) as pool:
         streams = [pool.submit(stream, router_port, i) for i in range(300, 306)]
         deadline = time.time() + 120
-        while (gauge(ports[0], "vllm:num_requests_running") or 0) < 1:
+        while (metric(ports[0], "vllm:num_requests_running") or 0) < 1:
             if time.time() > deadline:
                 check(False, "a stream runs on replica 0 before the SIGTERM")
                 return
