@@ -109,7 +109,9 @@ def main():
     test_unknown_parser()
     port = free_port()
     server = start_serve([BINARY, "serve", MODEL_DIR, "--port", str(port),
-                          "--served-model-name", MODEL, "--kv-cache-space", "1",
+                          # The exact mode: the same greedy text on every CPU, so the
+                          # free-form `auto` call does not depend on the CPU's kernels.
+                          "--served-model-name", MODEL, "--dtype", "f32", "--kv-cache-space", "1",
                           "--max-model-len", "2048", "--disable-log-requests",
                           "--enable-auto-tool-choice", "--tool-call-parser", "hermes"], port, 300)
     try:
