@@ -26,8 +26,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def start_server(port):
     binary = os.environ.get("OVLLM_BINARY", "build/ovllm")
     model = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), "qwen2.5-coder-0.5b")
+    # The exact mode (--dtype f32): the same greedy text on every CPU, so whether an output
+    # finishes within max_tokens does not depend on the CPU's kernels.
     command = [binary, "serve", model, "--port", str(port), "--served-model-name", MODEL,
-               "--kv-cache-space", "1", "--max-model-len", "2048", "--disable-log-requests"]
+               "--dtype", "f32", "--kv-cache-space", "1", "--max-model-len", "2048",
+               "--disable-log-requests"]
     return start_serve(command, port, 300)
 
 
