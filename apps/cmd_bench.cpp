@@ -95,6 +95,8 @@ int64_t generated_tokens(const RequestOutput& out) {
 // Where the time went: the engine's stages, and the model's operations when profiled.
 void log_engine_times(const engine::LLMEngine& engine) {
     OVLLM_INFO("{}", bench::format_step_times(engine.stats()));
+    if (const std::string spec = bench::format_spec_decode(engine.stats()); !spec.empty())
+        OVLLM_INFO("{}", spec);
     if (engine.config().profile_ops)
         OVLLM_INFO("{}", bench::format_op_times(engine.runner().op_times()));
 }

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/report.hpp"
 #include "commands.hpp"
 #include "engine/llm_engine.hpp"
 #include "hub_models.hpp"
@@ -25,6 +26,7 @@
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/log.hpp"
 
 namespace ovllm::cli {
 namespace {
@@ -171,6 +173,8 @@ int run_generate(GenerateOptions& o) {
                 std::printf("%s\n", c.text.c_str());
         }
     }
+    if (const std::string spec = bench::format_spec_decode(llm.engine().stats()); !spec.empty())
+        OVLLM_INFO("{}", spec);
     if (!o.output_json.empty()) {
         std::ofstream file(o.output_json);
         if (!file) throw_error("--output-json: cannot write {}", o.output_json);

@@ -20,6 +20,18 @@ struct KVEventsConfig {
     std::string topic;                      // first frame of every message
 };
 
+// vLLM's --speculative-config, method "ngram" (prompt lookup): each decode step proposes up
+// to num_speculative_tokens drafts by matching the sequence's last n tokens (n from
+// prompt_lookup_max down to prompt_lookup_min) earlier in its prompt and output, and the
+// model checks them all in that one step. num_speculative_tokens 0: off.
+struct SpeculativeConfig {
+    std::string method;              // "ngram"; empty when off
+    int num_speculative_tokens = 0;  // drafts per step at most
+    int prompt_lookup_max = 0;       // longest n-gram matched
+    int prompt_lookup_min = 0;       // shortest n-gram matched
+    bool enabled() const { return num_speculative_tokens > 0; }
+};
+
 struct EngineConfig {
     std::string model;      // HF folder, OpenVINO IR folder, GGUF file, or a built-in name
     std::string tokenizer;  // defaults to `model`
@@ -39,6 +51,7 @@ struct EngineConfig {
     uint64_t seed = 0;
     std::string device = "CPU";
     KVEventsConfig kv_events_config;  // published by `ovllm serve` (needs prefix caching)
+    SpeculativeConfig speculative_config;
 };
 
 }  // namespace ovllm

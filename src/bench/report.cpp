@@ -140,6 +140,17 @@ std::string format_step_times(const engine::EngineStats& stats) {
         percent(t.outputs), percent(total - t.model));
 }
 
+std::string format_spec_decode(const engine::EngineStats& stats) {
+    if (stats.spec_num_drafts == 0) return {};
+    const auto accepted = static_cast<double>(stats.spec_accepted_tokens);
+    return fmt::format(
+        "SpecDecoding metrics: Mean acceptance length: {:.2f}, Accepted: {} tokens, Drafted: {} "
+        "tokens, Avg Draft acceptance rate: {:.1f}%",
+        1.0 + accepted / static_cast<double>(stats.spec_num_drafts), stats.spec_accepted_tokens,
+        stats.spec_draft_tokens,
+        100.0 * accepted / static_cast<double>(std::max<uint64_t>(stats.spec_draft_tokens, 1)));
+}
+
 std::string format_op_times(const std::vector<runner::OpTime>& times, size_t most) {
     double total = 0.0;
     for (const runner::OpTime& op : times) total += op.seconds;

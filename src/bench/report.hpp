@@ -44,6 +44,11 @@ std::string latency_json(const LatencyResult& result);
 // sampler 2.3%, grammar 0.0%, outputs 0.5% (overhead 2.9%)": where the engine's time went.
 std::string format_step_times(const engine::EngineStats& stats);
 
+// "SpecDecoding metrics: Mean acceptance length: 2.87, Accepted: 1620 tokens, Drafted: 3460
+// tokens, Avg Draft acceptance rate: 46.8%" (vLLM's names; the mean acceptance length counts
+// the token each step samples itself). Empty when no step carried drafts.
+std::string format_spec_decode(const engine::EngineStats& stats);
+
 // "Operation time: FullyConnected 71.3%, PagedAttentionExtension 19.2%, ...": the `most`
 // largest operation types by share of the summed per-node times, then "other". Shares only:
 // the plugin's per-node times need not add up to the wall time.

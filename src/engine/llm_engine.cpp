@@ -31,7 +31,14 @@ LLMEngine::LLMEngine(EngineConfig config, EngineParts parts)
       output_processor_(tokenizer_.get(), std::move(parts.eos_token_ids),
                         static_cast<size_t>(max_model_len_)),
       sampler_(config_.seed, sampler_threads(config_)),
-      start_time_(std::chrono::steady_clock::now()) {}
+      start_time_(std::chrono::steady_clock::now()) {
+    const SpeculativeConfig& spec = config_.speculative_config;
+    if (spec.enabled()) {
+        ngram_.num_drafts = static_cast<size_t>(spec.num_speculative_tokens);
+        ngram_.min_ngram = static_cast<size_t>(spec.prompt_lookup_min);
+        ngram_.max_ngram = static_cast<size_t>(spec.prompt_lookup_max);
+    }
+}
 
 LLMEngine::~LLMEngine() = default;
 
@@ -155,6 +162,7 @@ std::vector<RequestOutput> LLMEngine::step() {
         into += std::chrono::duration<double>(t - last).count();
         last = t;
     };
+    propose_drafts();
     const sched::SchedulerOutput& scheduled = scheduler_->schedule();
     note_scheduled(scheduled);
     lap(times.schedule);
@@ -165,8 +173,7 @@ std::vector<RequestOutput> LLMEngine::step() {
         sample_rows(scheduled, logits);
         lap(times.sample);
         // The sampler's grammar work is its own share of the step.
-        const double grammar_seconds =
-            sampled_refs_.empty() ? 0.0 : sampler_.last_grammar_seconds();
+        const double grammar_seconds = num_sampled_ == 0 ? 0.0 : sampler_.last_grammar_seconds();
         times.sample -= grammar_seconds;
         times.grammar += grammar_seconds;
         update_after_sampling();
@@ -226,14 +233,19 @@ const runner::ModelInput& LLMEngine::build_model_input(const sched::SchedulerOut
     auto& seqs = model_input_.sequences;
     seqs.resize(scheduled.sequences.size());
     prompt_rows_.clear();
+    size_t extra_rows = 0;
     for (size_t i = 0; i < seqs.size(); ++i) {
         const sched::ScheduledSequence& s = scheduled.sequences[i];
         seqs[i].token_ids.assign(s.token_ids.begin(), s.token_ids.end());
         seqs[i].past_len = s.past_len;
         seqs[i].block_table.assign(s.block_table.begin(), s.block_table.end());
         seqs[i].sample = s.sample;
+        // A speculative step samples at the last known token and after each draft but the
+        // last: those positions' logits are extra rows, the last one the sampled row.
         seqs[i].extra_logits_begin = 0;
-        seqs[i].extra_logits_count = 0;
+        seqs[i].extra_logits_count = s.draft_token_ids.size();
+        extra_rows += s.draft_token_ids.size();
+        if (!s.draft_token_ids.empty()) continue;
         const SeqRef ref = seqs_.at(s.seq_id);
         if (!ref.request->params.prompt_logprobs || ref.completion != 0) continue;
         // Position p's logits give prompt token p + 1's logprob: positions [0, prompt - 1),
@@ -245,14 +257,15 @@ const runner::ModelInput& LLMEngine::build_model_input(const sched::SchedulerOut
         if (first >= end) continue;
         seqs[i].extra_logits_begin = first - past;
         seqs[i].extra_logits_count = end - first;
-        prompt_rows_.push_back({ref.request, first, end - first});
+        prompt_rows_.push_back({ref.request, first, end - first, extra_rows});
+        extra_rows += end - first;
     }
     return model_input_;
 }
 
 void LLMEngine::record_prompt_logprobs(const runner::LogitsView& logits) {
-    size_t row = 0;
     for (const PromptRows& rows : prompt_rows_) {
+        const size_t row = rows.extra_first;
         if (row + rows.count > logits.extra_rows) {
             throw_error("model runner returned {} extra logits rows, expected at least {}",
                         logits.extra_rows, row + rows.count);
@@ -264,59 +277,127 @@ void LLMEngine::record_prompt_logprobs(const runner::LogitsView& logits) {
             std::span<const float>(logits.extra_row(row), rows.count * logits.vocab), logits.vocab,
             targets, static_cast<size_t>(*request.params.prompt_logprobs), prompt_logprobs_);
         output_processor_.append_prompt_logprobs(request, prompt_logprobs_);
-        row += rows.count;
     }
 }
 
 void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,
                             const runner::LogitsView& logits) {
     sampler_rows_.clear();
-    sampled_refs_.clear();
-    for (const sched::ScheduledSequence& s : scheduled.sequences) {
-        if (!s.sample) continue;
+    sampler_logits_.clear();
+    num_sampled_ = 0;
+    size_t main_row = 0;
+    size_t extra_row = 0;
+    for (size_t i = 0; i < scheduled.sequences.size(); ++i) {
+        const sched::ScheduledSequence& s = scheduled.sequences[i];
+        const size_t num_extra = model_input_.sequences[i].extra_logits_count;
+        if (!s.sample) {
+            extra_row += num_extra;
+            continue;
+        }
+        if (main_row >= logits.rows || extra_row + s.draft_token_ids.size() > logits.extra_rows) {
+            throw_error("model runner returned {} + {} logits rows, fewer than the step samples",
+                        logits.rows, logits.extra_rows);
+        }
         const SeqRef ref = seqs_.at(s.seq_id);
         Request& request = *ref.request;
         Completion& c = request.completions[static_cast<size_t>(ref.completion)];
+        if (num_sampled_ == sampled_.size()) sampled_.emplace_back();
+        SampledSeq& seq = sampled_[num_sampled_++];
+        seq.ref = ref;
+        seq.first_row = sampler_rows_.size();
+        seq.drafts.assign(s.draft_token_ids.begin(), s.draft_token_ids.end());
+        // Row j (after j drafts) sees the drafts before it as output, for penalties.
+        seq.outputs_and_drafts.assign(c.output_ids.begin(), c.output_ids.end());
+        seq.outputs_and_drafts.insert(seq.outputs_and_drafts.end(), seq.drafts.begin(),
+                                      seq.drafts.end());
         sampling::SamplerRow row;
         row.params = &request.params;
         row.prompt_ids = request.prompt_ids;
-        row.output_ids = c.output_ids;
         row.bad_words_ids = request.bad_words_ids;
         row.rng = request.params.seed ? &c.rng : nullptr;
         row.eos_ids = output_processor_.eos_ids();
         row.grammar = c.grammar.get();
-        sampler_rows_.push_back(row);
-        sampled_refs_.push_back(ref);
+        for (size_t j = 0; j <= seq.drafts.size(); ++j) {
+            row.output_ids = std::span<const int64_t>(seq.outputs_and_drafts)
+                                 .first(c.output_ids.size() + j);
+            sampler_rows_.push_back(row);
+            sampler_logits_.push_back(j < seq.drafts.size() ? logits.extra_row(extra_row + j)
+                                                            : logits.row(main_row));
+        }
+        ++main_row;
+        extra_row += num_extra;
     }
-    if (sampler_rows_.size() != logits.rows) {
+    if (main_row != logits.rows) {
         throw_error("model runner returned {} logits rows for {} sampled sequences", logits.rows,
-                    sampler_rows_.size());
+                    main_row);
     }
     if (sampler_rows_.empty()) return;
     // The sampler edits the runner's output rows in place; they are rewritten next run().
-    sampler_.sample(std::span<float>(logits.data, logits.rows * logits.vocab), logits.vocab,
-                    sampler_rows_, sampler_output_);
+    sampler_.sample(sampler_logits_, logits.vocab, sampler_rows_, sampler_output_);
+}
+
+void LLMEngine::propose_drafts() {
+    if (ngram_.num_drafts == 0) return;
+    for (const auto& [seq_id, ref] : seqs_) {
+        const Completion& c = ref.request->completions[static_cast<size_t>(ref.completion)];
+        // Structured output advances its grammar one sampled token at a time: no drafts.
+        if (c.output_ids.empty() || c.grammar) continue;
+        spec::propose_ngram_drafts(scheduler_->token_ids(seq_id), ngram_, drafts_);
+        if (!drafts_.empty()) scheduler_->propose_drafts(seq_id, drafts_);
+    }
+}
+
+// Drafts are tokens of probability one, so the rejection rule of speculative sampling comes
+// down to this: draw each row as usual; a draw equal to the draft accepts it and the next
+// row (computed with the draft in place) is drawn, and the first draw that differs is kept
+// in the draft's place. Every kept token is thus drawn from the very distribution plain
+// decoding would use, and greedy output is the same token for token.
+void LLMEngine::accept_drafts() {
+    kept_tokens_.clear();
+    kept_counts_.clear();
+    for (size_t i = 0; i < num_sampled_; ++i) {
+        const SampledSeq& seq = sampled_[i];
+        size_t count = 0;
+        for (size_t j = 0; j <= seq.drafts.size(); ++j) {
+            const sched::TokenId token = sampler_output_.rows[seq.first_row + j].token_id;
+            kept_tokens_.push_back(token);
+            ++count;
+            if (j == seq.drafts.size() || token != seq.drafts[j]) break;
+        }
+        kept_counts_.push_back(count);
+        if (!seq.drafts.empty()) {
+            ++counters_.spec_num_drafts;
+            counters_.spec_draft_tokens += seq.drafts.size();
+            counters_.spec_accepted_tokens += count - 1;
+        }
+    }
 }
 
 void LLMEngine::update_after_sampling() {
-    if (sampled_refs_.empty()) return;
-    sampled_pairs_.clear();
-    for (size_t i = 0; i < sampled_refs_.size(); ++i) {
-        const SeqRef ref = sampled_refs_[i];
-        sampled_pairs_.emplace_back(ref.request->completions[ref.completion].seq_id,
-                                    sampler_output_.rows[i].token_id);
+    if (num_sampled_ == 0) return;
+    accept_drafts();
+    size_t offset = 0;
+    for (size_t i = 0; i < num_sampled_; ++i) {
+        const SeqRef ref = sampled_[i].ref;
+        scheduler_->append_tokens(
+            ref.request->completions[static_cast<size_t>(ref.completion)].seq_id,
+            std::span<const sched::TokenId>(kept_tokens_).subspan(offset, kept_counts_[i]));
+        offset += kept_counts_[i];
     }
-    scheduler_->update(sampled_pairs_);
-    counters_.generation_tokens += sampled_refs_.size();
+    counters_.generation_tokens += kept_tokens_.size();
     const double t = now();
-    for (size_t i = 0; i < sampled_refs_.size(); ++i) {
-        const SeqRef ref = sampled_refs_[i];
-        Completion& c = ref.request->completions[static_cast<size_t>(ref.completion)];
-        if (!output_processor_.append_token(*ref.request, c, sampler_output_.rows[i],
-                                            sampler_output_.top_of(i), t))
-            continue;
-        scheduler_->finish(c.seq_id);
-        seqs_.erase(c.seq_id);
+    for (size_t i = 0; i < num_sampled_; ++i) {
+        const SampledSeq& seq = sampled_[i];
+        Completion& c = seq.ref.request->completions[static_cast<size_t>(seq.ref.completion)];
+        for (size_t j = 0; j < kept_counts_[i]; ++j) {
+            const size_t row = seq.first_row + j;
+            if (!output_processor_.append_token(*seq.ref.request, c, sampler_output_.rows[row],
+                                                sampler_output_.top_of(row), t))
+                continue;
+            scheduler_->finish(c.seq_id);
+            seqs_.erase(c.seq_id);
+            break;
+        }
     }
 }
 

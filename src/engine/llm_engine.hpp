@@ -30,6 +30,7 @@
 #include "runner/model_runner.hpp"
 #include "sampling/sampler.hpp"
 #include "scheduler/scheduler.hpp"
+#include "spec_decode/ngram_proposer.hpp"
 #include "structured_output/grammar_compiler.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -64,6 +65,11 @@ struct EngineStats {
     uint64_t num_preemptions = 0;
     uint64_t prompt_tokens = 0;      // computed prompt tokens (cached ones excluded)
     uint64_t generation_tokens = 0;  // sampled tokens
+    // Speculative decoding (vLLM's spec_decode counters): steps of a sequence that carried
+    // drafts, the drafts computed, and those the model accepted.
+    uint64_t spec_num_drafts = 0;
+    uint64_t spec_draft_tokens = 0;
+    uint64_t spec_accepted_tokens = 0;
     uint64_t num_steps = 0;
     size_t max_step_sequences = 0;  // the most sequences one step has run
     StepTimes step_times;
@@ -132,6 +138,10 @@ class LLMEngine {
     void sample_rows(const sched::SchedulerOutput& scheduled, const runner::LogitsView& logits);
     // Hands the sampled tokens to the scheduler and the requests (detokenize, stop checks).
     void update_after_sampling();
+    // Prompt-lookup drafts for every decoding sequence that may take them.
+    void propose_drafts();
+    // The tokens each sampled sequence keeps this step into kept_tokens_ / kept_counts_.
+    void accept_drafts();
 
     EngineConfig config_;
     model::ModelConfig model_config_;
@@ -158,15 +168,27 @@ class LLMEngine {
     runner::ModelInput model_input_;
     struct PromptRows {  // extra logits rows of one request in this step
         Request* request;
-        size_t first;  // prompt position of the first row
+        size_t first;        // prompt position of the first row
         size_t count;
+        size_t extra_first;  // its first row among the runner's extra rows
     };
     std::vector<PromptRows> prompt_rows_;
     sampling::PromptLogprobs prompt_logprobs_;
     std::vector<sampling::SamplerRow> sampler_rows_;
-    std::vector<SeqRef> sampled_refs_;
+    std::vector<float*> sampler_logits_;  // [sampler rows] each row's logits
+    struct SampledSeq {                   // one sampled sequence of the step
+        SeqRef ref;
+        size_t first_row = 0;                     // its first sampler row
+        std::vector<sched::TokenId> drafts;       // its drafts: one sampler row each, then one
+        std::vector<int64_t> outputs_and_drafts;  // penalty history of its draft rows
+    };
+    std::vector<SampledSeq> sampled_;  // grows only: the first num_sampled_ are this step's
+    size_t num_sampled_ = 0;
     sampling::SamplerOutput sampler_output_;
-    std::vector<std::pair<sched::SeqId, sched::TokenId>> sampled_pairs_;
+    std::vector<sched::TokenId> kept_tokens_;  // accepted drafts and sampled tokens, in order
+    std::vector<size_t> kept_counts_;          // [sampled sequences] tokens each keeps
+    spec::NgramConfig ngram_;                  // num_drafts 0: no speculative decoding
+    std::vector<sched::TokenId> drafts_;
 };
 
 }  // namespace ovllm::engine

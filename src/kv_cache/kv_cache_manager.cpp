@@ -50,12 +50,14 @@ std::optional<std::span<const BlockId>> KVCacheManager::allocate_slots(SeqId seq
     }
     const int held = is_new ? 0 : static_cast<int>(it->second.blocks.size());
     const int num_tokens = request.num_computed_tokens + hit.num_tokens + request.num_new_tokens;
-    if (num_tokens > static_cast<int>(request.token_ids.size()) || request.num_new_tokens < 0) {
+    if (num_tokens > static_cast<int>(request.token_ids.size()) || request.num_new_tokens < 0 ||
+        request.num_lookahead_tokens < 0) {
         throw_error("kv cache: sequence {} asks slots for {} tokens but knows only {}", seq,
                     num_tokens, request.token_ids.size());
     }
     const int num_hit = static_cast<int>(hit.blocks.size());
-    const int num_to_allocate = std::max(0, num_blocks_for(num_tokens) - held - num_hit);
+    const int num_to_allocate = std::max(
+        0, num_blocks_for(num_tokens + request.num_lookahead_tokens) - held - num_hit);
     // A hit block with no references sits in the free queue; touching it takes it out.
     const auto evictable_hits = std::count_if(hit.blocks.begin(), hit.blocks.end(),
                                               [&](BlockId b) { return pool_.ref_count(b) == 0; });

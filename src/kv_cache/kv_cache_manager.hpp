@@ -39,6 +39,9 @@ struct SlotRequest {
     int num_computed_tokens = 0;         // tokens already held in its blocks, before `hit`
     int num_new_tokens = 0;              // tokens to compute this step, after the hit
     uint64_t extra_key = 0;              // hash seed; must stay the same for the sequence
+    // Draft tokens computed after those (speculative decoding): they get slots but are never
+    // hashed, since the model may reject them and the next step overwrites their KV.
+    int num_lookahead_tokens = 0;
 };
 
 struct KVCacheStats {

@@ -32,6 +32,17 @@ void Sampler::sample(std::span<float> logits, size_t vocab, std::span<const Samp
     if (vocab == 0 || logits.size() != rows.size() * vocab)
         throw_error("sampler: logits hold {} values, expected {} rows x vocab {}", logits.size(),
                     rows.size(), vocab);
+    row_logits_.resize(rows.size());
+    for (size_t r = 0; r < rows.size(); ++r) row_logits_[r] = logits.data() + r * vocab;
+    sample(row_logits_, vocab, rows, out);
+}
+
+void Sampler::sample(std::span<float* const> row_logits, size_t vocab,
+                     std::span<const SamplerRow> rows, SamplerOutput& out) {
+    if (vocab == 0 || row_logits.size() != rows.size())
+        throw_error("sampler: {} logits rows for {} sampler rows (vocab {})", row_logits.size(),
+                    rows.size(), vocab);
+    const auto logits_of = [&](size_t r) { return std::span<float>(row_logits[r], vocab); };
     out.rows.assign(rows.size(), SampledToken{});
     uniforms_.assign(rows.size(), 0.0);
     size_t top_total = 0;
@@ -44,13 +55,13 @@ void Sampler::sample(std::span<float> logits, size_t vocab, std::span<const Samp
             uniforms_[r] = next_uniform(rows[r].rng != nullptr ? *rows[r].rng : engine_rng_);
     }
     out.top.assign(top_total, LogprobEntry{});
-    mask_grammar_rows(logits, vocab, rows);
+    mask_grammar_rows(row_logits, vocab, rows);
     auto task = [&](size_t r, size_t worker) {
         SampledToken& token = out.rows[r];
         const std::span<LogprobEntry> top =
             std::span<LogprobEntry>(out.top).subspan(token.top_offset, token.top_count);
-        const SampledToken sampled = sample_row(logits.subspan(r * vocab, vocab), rows[r],
-                                                uniforms_[r], scratch_[worker], top);
+        const SampledToken sampled =
+            sample_row(logits_of(r), rows[r], uniforms_[r], scratch_[worker], top);
         token.token_id = sampled.token_id;
         token.grammar_rejected = sampled.grammar_rejected;
         token.has_logprobs = sampled.has_logprobs;
@@ -60,7 +71,7 @@ void Sampler::sample(std::span<float> logits, size_t vocab, std::span<const Samp
     advance_grammar_rows(rows, out);
 }
 
-void Sampler::mask_grammar_rows(std::span<float> logits, size_t vocab,
+void Sampler::mask_grammar_rows(std::span<float* const> row_logits, size_t vocab,
                                 std::span<const SamplerRow> rows) {
     grammar_rows_.clear();
     grammar_seconds_ = 0.0;
@@ -70,7 +81,8 @@ void Sampler::mask_grammar_rows(std::span<float> logits, size_t vocab,
     const auto start = std::chrono::steady_clock::now();
     auto task = [&](size_t i, size_t worker) {
         const size_t r = grammar_rows_[i];
-        rows[r].grammar->mask_logits(logits.subspan(r * vocab, vocab), scratch_[worker].bitmask);
+        rows[r].grammar->mask_logits(std::span<float>(row_logits[r], vocab),
+                                     scratch_[worker].bitmask);
     };
     pool_.run(grammar_rows_.size(), task);
     grammar_seconds_ +=

@@ -83,6 +83,10 @@ class Sampler {
     // run in parallel. Throws ovllm::Error when the sizes disagree or a row has no params.
     void sample(std::span<float> logits, size_t vocab, std::span<const SamplerRow> rows,
                 SamplerOutput& out);
+    // The same with each row's logits ([vocab] floats) wherever they lie: row_logits[r] for
+    // rows[r] (speculative decoding samples the runner's draft rows next to its last rows).
+    void sample(std::span<float* const> row_logits, size_t vocab,
+                std::span<const SamplerRow> rows, SamplerOutput& out);
 
     // Wall seconds the last sample() spent in grammar work (masks and token acceptance).
     double last_grammar_seconds() const { return grammar_seconds_; }
@@ -97,7 +101,8 @@ class Sampler {
         std::vector<int32_t> bitmask;  // [vocab / 32] the grammar's allowed tokens
     };
 
-    void mask_grammar_rows(std::span<float> logits, size_t vocab, std::span<const SamplerRow> rows);
+    void mask_grammar_rows(std::span<float* const> row_logits, size_t vocab,
+                           std::span<const SamplerRow> rows);
     void advance_grammar_rows(std::span<const SamplerRow> rows, SamplerOutput& out);
 
     SampledToken sample_row(std::span<float> row, const SamplerRow& input, double uniform,
@@ -107,6 +112,7 @@ class Sampler {
     WorkerPool pool_;
     std::vector<Scratch> scratch_;      // [pool_.size()]
     std::vector<double> uniforms_;      // [rows] this step's draws, taken in row order
+    std::vector<float*> row_logits_;    // [rows] the contiguous overload's row pointers
     std::vector<size_t> grammar_rows_;  // this step's rows with a grammar
     double grammar_seconds_ = 0.0;
 };

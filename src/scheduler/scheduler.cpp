@@ -119,7 +119,9 @@ void Scheduler::schedule_running(int& budget) {
             ++i;
             continue;
         }
-        const kv::SlotRequest request{seq.tokens, seq.num_computed_tokens, num_new, seq.extra_key};
+        const int num_drafts = num_new == 1 ? drafts_to_schedule(seq, budget) : 0;
+        const kv::SlotRequest request{seq.tokens, seq.num_computed_tokens, num_new, seq.extra_key,
+                                      num_drafts};
         bool fits = false;
         bool preempted_self = false;
         while (!fits && !preempted_self) {
@@ -133,8 +135,8 @@ void Scheduler::schedule_running(int& budget) {
         if (preempted_self) {
             return;
         }
-        emit(seq, num_new, 0);
-        budget -= num_new;
+        emit(seq, num_new, 0, num_drafts);
+        budget -= num_new + num_drafts;
         ++i;
     }
 }
@@ -164,27 +166,47 @@ void Scheduler::schedule_waiting(int& budget) {
     }
 }
 
+// A decoding sequence's drafts that fit: after them and the token sampled behind them the
+// sequence must stay within max_total_tokens, and they share the step's token budget.
+int Scheduler::drafts_to_schedule(const Sequence& seq, int budget) const {
+    const int num_tokens = static_cast<int>(seq.tokens.size());
+    if (seq.drafts.empty() || seq.num_computed_tokens != num_tokens - 1) return 0;
+    const int room = seq.max_total_tokens - num_tokens - 1;
+    return std::max(0, std::min({static_cast<int>(seq.drafts.size()), room, budget - 1}));
+}
+
 void Scheduler::preempt(Sequence& victim) {
     running_.pop_back();
     kv_.free(victim.id);
     victim.num_computed_tokens = 0;
+    victim.drafts.clear();
     victim.running = false;
     waiting_.push_front(&victim);
     output_.preempted.push_back(victim.id);
 }
 
-void Scheduler::emit(Sequence& seq, int num_new_tokens, int num_cached_tokens) {
+void Scheduler::emit(Sequence& seq, int num_new_tokens, int num_cached_tokens, int num_drafts) {
     ScheduledSequence& out = output_.sequences.emplace_back();
     out.seq_id = seq.id;
     out.token_ids = std::span<const TokenId>(seq.tokens)
                         .subspan(static_cast<size_t>(seq.num_computed_tokens),
                                  static_cast<size_t>(num_new_tokens));
+    if (num_drafts > 0) {
+        seq.step_tokens.assign(out.token_ids.begin(), out.token_ids.end());
+        seq.step_tokens.insert(seq.step_tokens.end(), seq.drafts.begin(),
+                               seq.drafts.begin() + num_drafts);
+        out.token_ids = seq.step_tokens;
+        out.draft_token_ids = out.token_ids.subspan(static_cast<size_t>(num_new_tokens));
+    }
+    seq.drafts.clear();
+    seq.num_step_drafts = num_drafts;
     out.past_len = seq.num_computed_tokens;
     out.block_table = kv_.block_table(seq.id);
+    // Drafts are not counted as computed until the engine accepts them (append_tokens).
     seq.num_computed_tokens += num_new_tokens;
     out.sample = seq.num_computed_tokens == static_cast<int>(seq.tokens.size());
     out.num_cached_tokens = num_cached_tokens;
-    output_.num_scheduled_tokens += num_new_tokens;
+    output_.num_scheduled_tokens += num_new_tokens + num_drafts;
 }
 
 Scheduler::Sequence& Scheduler::get(SeqId seq) {
@@ -203,16 +225,34 @@ const Scheduler::Sequence& Scheduler::get(SeqId seq) const {
     return it->second;
 }
 
+void Scheduler::propose_drafts(SeqId seq_id, std::span<const TokenId> drafts) {
+    Sequence& seq = get(seq_id);
+    seq.drafts.assign(drafts.begin(), drafts.end());
+}
+
 void Scheduler::append_token(SeqId seq_id, TokenId token) {
+    append_tokens(seq_id, std::span<const TokenId>(&token, 1));
+}
+
+void Scheduler::append_tokens(SeqId seq_id, std::span<const TokenId> new_tokens) {
     Sequence& seq = get(seq_id);
     const int num_tokens = static_cast<int>(seq.tokens.size());
     if (!seq.running || seq.num_computed_tokens != num_tokens) {
         throw_error("sequence {}: got a sampled token but its last step did not sample", seq_id);
     }
-    if (num_tokens >= seq.max_total_tokens) {
-        throw_error("sequence {}: already holds max_total_tokens {}", seq_id, seq.max_total_tokens);
+    const int count = static_cast<int>(new_tokens.size());
+    if (count < 1 || count > seq.num_step_drafts + 1) {
+        throw_error("sequence {}: got {} tokens after a step with {} drafts (1 to {} expected)",
+                    seq_id, count, seq.num_step_drafts, seq.num_step_drafts + 1);
     }
-    seq.tokens.push_back(token);
+    if (num_tokens + count > seq.max_total_tokens) {
+        throw_error("sequence {}: {} more tokens pass max_total_tokens {}", seq_id, count,
+                    seq.max_total_tokens);
+    }
+    seq.tokens.insert(seq.tokens.end(), new_tokens.begin(), new_tokens.end());
+    // The accepted drafts' KV was computed by the step; the last token's is computed next.
+    seq.num_computed_tokens += count - 1;
+    seq.num_step_drafts = 0;
 }
 
 void Scheduler::update(std::span<const std::pair<SeqId, TokenId>> sampled) {

@@ -20,9 +20,17 @@
 // reads them: the CPU plugin's PagedAttention copies all new keys and values of the step into
 // the cache before its attention kernel runs, layer by layer.
 //
-// Call order per step: schedule(), run the model on the output, then update() with the tokens
-// sampled for the entries whose `sample` was true, then finish()/abort() as the engine
-// decides. Never abort between schedule() and the run of its output: blocks filled by that
+// Speculative decoding. Before schedule() the engine may give a running sequence draft
+// tokens (propose_drafts). When the sequence is decoding (one token owed) and the budget,
+// max_total_tokens and the cache allow, the step computes its last token followed by the
+// drafts: token_ids = [last, drafts...], draft_token_ids its tail. The drafts get KV slots
+// but are never hashed into the prefix cache. The engine then appends the tokens it accepted
+// (append_tokens: the accepted drafts and one token of its own, 1 to drafts + 1 tokens), and
+// the KV of rejected drafts is overwritten by the next step. Unused drafts are dropped.
+//
+// Call order per step: schedule(), run the model on the output, then update() or
+// append_tokens() with the tokens sampled for the entries whose `sample` was true, then
+// finish()/abort() as the engine decides. Never abort between schedule() and the run of its output: blocks filled by that
 // run are already in the prefix cache, and other sequences of the step may read them.
 // Not thread-safe: the engine loop owns the scheduler. The spans in SchedulerOutput stay valid
 // until the next call that changes the scheduler (update, append_token, add_sequence, finish,
@@ -81,6 +89,7 @@ struct SequenceSpec {
 struct ScheduledSequence {
     SeqId seq_id = 0;
     std::span<const TokenId> token_ids;    // [new tokens] to compute this step
+    std::span<const TokenId> draft_token_ids;  // the tail of token_ids that are drafts
     int past_len = 0;                      // tokens computed before this step
     std::span<const BlockId> block_table;  // [ceil((past_len + new tokens) / block_size)]
     bool sample = false;                   // the step reaches the last known token: sample one
@@ -104,8 +113,14 @@ class Scheduler {
     // Plans one step. The reference stays valid until the next schedule().
     const SchedulerOutput& schedule();
 
+    // Drafts for `seq`'s next step; used only if that step decodes (see the header comment).
+    void propose_drafts(SeqId seq, std::span<const TokenId> drafts);
+
     // Appends the token sampled for `seq`; only for a sequence whose last step sampled.
     void append_token(SeqId seq, TokenId token);
+    // Appends the accepted drafts (a prefix of the step's drafts) and the token sampled after
+    // them: 1 to drafts + 1 tokens. Throws ovllm::Error for more, or for none.
+    void append_tokens(SeqId seq, std::span<const TokenId> tokens);
     void update(std::span<const std::pair<SeqId, TokenId>> sampled);
 
     // Frees the sequence's blocks and forgets it. finish() throws for an unknown id; abort()
@@ -139,6 +154,9 @@ class Scheduler {
         uint64_t extra_key = 0;  // hash seed, see the header comment
         bool skip_prefix_cache = false;
         bool running = false;
+        std::vector<TokenId> drafts;       // proposed for the next step
+        std::vector<TokenId> step_tokens;  // [last token, drafts...] of a speculative step
+        int num_step_drafts = 0;           // drafts the last step computed
     };
 
     Sequence& get(SeqId seq);
@@ -146,7 +164,8 @@ class Scheduler {
     void schedule_running(int& budget);
     void schedule_waiting(int& budget);
     void preempt(Sequence& victim);
-    void emit(Sequence& seq, int num_new_tokens, int num_cached_tokens);
+    int drafts_to_schedule(const Sequence& seq, int budget) const;
+    void emit(Sequence& seq, int num_new_tokens, int num_cached_tokens, int num_drafts = 0);
     void remove(Sequence& seq);
 
     SchedulerConfig config_;

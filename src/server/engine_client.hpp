@@ -30,6 +30,9 @@ struct EngineSnapshot {
     uint64_t prefix_cache_queries = 0;  // prompt tokens looked up in the prefix cache
     uint64_t prefix_cache_hits = 0;     // of those, tokens found
     uint64_t num_preemptions = 0;
+    uint64_t spec_num_drafts = 0;  // speculative decoding, as engine::EngineStats
+    uint64_t spec_draft_tokens = 0;
+    uint64_t spec_accepted_tokens = 0;
 };
 
 struct ModelInfo {

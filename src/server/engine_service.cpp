@@ -272,6 +272,9 @@ void EngineService::publish_stats() {
     stats_.prefix_cache_queries = s.prefix_cache_queries;
     stats_.prefix_cache_hits = s.prefix_cache_hits;
     stats_.num_preemptions = s.num_preemptions;
+    stats_.spec_num_drafts = s.spec_num_drafts;
+    stats_.spec_draft_tokens = s.spec_draft_tokens;
+    stats_.spec_accepted_tokens = s.spec_accepted_tokens;
 }
 
 }  // namespace ovllm::server

@@ -154,6 +154,17 @@ std::string ServerMetrics::render(const EngineSnapshot& stats) const {
     header(out, "vllm:prefix_cache_hits_total", "counter",
            "Prefix cache hits, in terms of number of cached tokens.");
     sample(out, "vllm:prefix_cache_hits_total", labels, double(stats.prefix_cache_hits));
+    header(out, "vllm:spec_decode_num_drafts_total", "counter",
+           "Number of spec decoding drafts (sequence steps that carried drafts).");
+    sample(out, "vllm:spec_decode_num_drafts_total", labels, double(stats.spec_num_drafts));
+    header(out, "vllm:spec_decode_num_draft_tokens_total", "counter",
+           "Number of draft tokens.");
+    sample(out, "vllm:spec_decode_num_draft_tokens_total", labels,
+           double(stats.spec_draft_tokens));
+    header(out, "vllm:spec_decode_num_accepted_tokens_total", "counter",
+           "Number of accepted tokens.");
+    sample(out, "vllm:spec_decode_num_accepted_tokens_total", labels,
+           double(stats.spec_accepted_tokens));
 
     const std::lock_guard lock(mutex_);
     header(out, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.");

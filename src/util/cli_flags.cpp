@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "util/error.hpp"
+#include "util/speculative_config.hpp"
 
 namespace ovllm::config {
 namespace {
@@ -146,6 +147,10 @@ void add_runtime_flags(CLI::App& app, EngineConfig& config, FlagTracker& tracker
                                  "env VLLM_OPENVINO_KVCACHE_SPACE"));
     tracker.track("num_threads", add_value_flag(app, "num-threads", config.num_threads,
                                                 "inference threads (0: all cores)"));
+    tracker.track("speculative_config",
+                  add_value_flag(app, "speculative-config", tracker.speculative_config,
+                                 "vLLM's JSON, e.g. '{\"method\": \"ngram\", "
+                                 "\"num_speculative_tokens\": 4, \"prompt_lookup_max\": 4}'"));
     tracker.track("trust_remote_code",
                   add_bool_flag(app, "trust-remote-code", tracker.trust_remote_code,
                                 "accepted for vLLM compatibility; no remote code is run"));
@@ -276,6 +281,8 @@ std::vector<ConfigNote> resolve_engine_config(EngineConfig& config, const FlagTr
     if (config.kv_cache_space_gb == 0.0) config.kv_cache_space_gb = 4.0;
     force_cpu_block_size(config, notes);
     match_kv_precision(config, notes);
+    if (!tracker.speculative_config.empty())
+        config.speculative_config = parse_speculative_config(tracker.speculative_config);
     if (tracker.was_set("swap_space")) {
         notes.push_back({NoteLevel::info,
                          "--swap-space is ignored: the KV cache lives in CPU memory already "

@@ -57,6 +57,7 @@ class FlagTracker {
     HubFlags hub;                    // --revision, --tokenizer-revision, --gguf-file
     double swap_space_gb = 4.0;      // --swap-space: vLLM's CPU swap; unused here
     bool trust_remote_code = false;  // --trust-remote-code: no remote code is ever run
+    std::string speculative_config;  // --speculative-config JSON, parsed by resolve_engine_config
 
   private:
     std::map<std::string, const CLI::Option*> options_;
@@ -71,7 +72,7 @@ void add_hub_flags(CLI::App& app, std::string& revision, std::string& gguf_file)
 // --weight-format/--quantization/-q, --max-model-len, --max-num-seqs,
 // --max-num-batched-tokens, --enable-chunked-prefill, --enable-prefix-caching,
 // --block-size, --seed, --device, --swap-space, --kv-cache-space, --num-threads,
-// --trust-remote-code. Values land in `config` when the command line is parsed.
+// --trust-remote-code, --speculative-config. Values land in `config` when the command line is parsed.
 void add_engine_flags(CLI::App& app, EngineConfig& config, FlagTracker& tracker);
 
 // After parsing: applies the environment (command line wins), forces the CPU block size,

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "util/speculative_config.hpp"
+
 namespace ovllm::vllm_log {
 namespace {
 
@@ -87,13 +89,13 @@ std::string engine_config_line(const EngineConfig& config, int max_seq_len,
                                std::string_view version) {
     const std::string& tokenizer = config.tokenizer.empty() ? config.model : config.tokenizer;
     return fmt::format(
-        "Initializing an LLM engine (v{}) with config: model='{}', speculative_config=None, "
+        "Initializing an LLM engine (v{}) with config: model='{}', speculative_config={}, "
         "tokenizer='{}', skip_tokenizer_init=False, tokenizer_mode=auto, revision=None, "
         "dtype={}, max_seq_len={}, load_format=LoadFormat.{}, tensor_parallel_size=1, "
         "pipeline_parallel_size=1, quantization={}, kv_cache_dtype={}, "
         "device_config=cpu, seed={}, served_model_name={}, num_scheduler_steps=1, "
         "chunked_prefill_enabled={}, enable_prefix_caching={}",
-        version, config.model, tokenizer, torch_dtype(config.dtype), max_seq_len,
+        version, config.model, config::describe(config.speculative_config), tokenizer, torch_dtype(config.dtype), max_seq_len,
         upper(config.load_format), quantization(config.weight_format), config.kv_cache_dtype,
         config.seed, config.model, python_bool(config.enable_chunked_prefill),
         python_bool(config.enable_prefix_caching));
