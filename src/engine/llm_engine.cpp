@@ -307,9 +307,12 @@ void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,
         seq.first_row = sampler_rows_.size();
         seq.drafts.assign(s.draft_token_ids.begin(), s.draft_token_ids.end());
         // Row j (after j drafts) sees the drafts before it as output, for penalties.
-        seq.outputs_and_drafts.assign(c.output_ids.begin(), c.output_ids.end());
-        seq.outputs_and_drafts.insert(seq.outputs_and_drafts.end(), seq.drafts.begin(),
-                                      seq.drafts.end());
+        seq.outputs_and_drafts.clear();
+        if (!seq.drafts.empty()) {
+            seq.outputs_and_drafts.assign(c.output_ids.begin(), c.output_ids.end());
+            seq.outputs_and_drafts.insert(seq.outputs_and_drafts.end(), seq.drafts.begin(),
+                                          seq.drafts.end());
+        }
         sampling::SamplerRow row;
         row.params = &request.params;
         row.prompt_ids = request.prompt_ids;
@@ -318,8 +321,10 @@ void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,
         row.eos_ids = output_processor_.eos_ids();
         row.grammar = c.grammar.get();
         for (size_t j = 0; j <= seq.drafts.size(); ++j) {
-            row.output_ids = std::span<const int64_t>(seq.outputs_and_drafts)
-                                 .first(c.output_ids.size() + j);
+            row.output_ids = seq.drafts.empty()
+                                 ? std::span<const int64_t>(c.output_ids)
+                                 : std::span<const int64_t>(seq.outputs_and_drafts)
+                                       .first(c.output_ids.size() + j);
             sampler_rows_.push_back(row);
             sampler_logits_.push_back(j < seq.drafts.size() ? logits.extra_row(extra_row + j)
                                                             : logits.row(main_row));

@@ -68,8 +68,11 @@ TEST(CliModel, ModelPositionallyOrAsFlag) {
 // --dtype f32 alone is the exact mode: f32 inference over an f32 KV cache (vLLM's
 // kv_cache_dtype auto follows the dtype), so every prompt of every golden model reproduces
 // transformers' greedy ids. One run per model, its four prompts batched from a JSONL file.
-TEST(CliModel, GenerateWithDtypeF32MatchesEveryGoldenGreedy) {
+// `ovllm generate --dtype f32` of every tiny golden model's prompts plus `flags`: each
+// completion must be transformers' greedy. Returns the runs' logs.
+std::string expect_every_golden_greedy(const std::string& flags) {
     const auto prompt_file = std::filesystem::temp_directory_path() / "ovllm_e2e_f32_prompts.jsonl";
+    std::string logs;
     for (const std::string model : {"llama", "llama-bf16", "llama-rope3", "qwen2", "qwen3", "opt",
                                     "gpt2", "mistral", "gemma3"}) {
         const nlohmann::json golden = golden_json(model);
@@ -81,9 +84,10 @@ TEST(CliModel, GenerateWithDtypeF32MatchesEveryGoldenGreedy) {
         const CommandResult run = run_ovllm(
             "",
             "generate --model " + (golden_dir() / "models" / model).string() + " --prompt-file " +
-                prompt_file.string() + " --max-tokens 24 --ignore-eos --dtype f32",
+                prompt_file.string() + " --max-tokens 24 --ignore-eos --dtype f32 " + flags,
             /*with_stderr=*/true);
-        ASSERT_EQ(run.status, 0) << run.out;
+        logs += run.out;
+        EXPECT_EQ(run.status, 0) << run.out;
         EXPECT_NE(
             run.out.find("KV cache precision f32 (--kv-cache-dtype auto follows --dtype f32)"),
             std::string::npos)
@@ -94,13 +98,35 @@ TEST(CliModel, GenerateWithDtypeF32MatchesEveryGoldenGreedy) {
         for (std::string line; std::getline(lines, line);)
             if (!line.empty() && line.front() == '[')
                 completions.push_back(nlohmann::json::parse(line));
-        ASSERT_EQ(completions.size(), golden.at("prompts").size()) << run.out;
-        for (size_t i = 0; i < completions.size(); ++i) {
+        EXPECT_EQ(completions.size(), golden.at("prompts").size()) << run.out;
+        for (size_t i = 0; i < completions.size() && i < golden.at("prompts").size(); ++i) {
             EXPECT_EQ(completions[i], golden.at("prompts").at(i).at("greedy"))
-                << model << " " << golden.at("prompts").at(i).at("name");
+                << model << " " << golden.at("prompts").at(i).at("name") << " " << flags;
         }
     }
     std::filesystem::remove(prompt_file);
+    return logs;
+}
+
+TEST(CliModel, GenerateWithDtypeF32MatchesEveryGoldenGreedy) {
+    expect_every_golden_greedy("");
+}
+
+// Prompt-lookup drafts change how many tokens a step computes, never which: still
+// transformers' greedy, with drafts accepted on the way (the tiny models repeat themselves).
+TEST(CliModel, GenerateWithNgramDraftsMatchesEveryGoldenGreedy) {
+    const std::string logs = expect_every_golden_greedy(
+        R"(--speculative-config '{"method": "ngram", "num_speculative_tokens": 3, )"
+        R"("prompt_lookup_max": 3, "prompt_lookup_min": 1}')");
+    EXPECT_NE(logs.find("speculative_config=SpeculativeConfig(method='ngram', num_spec_tokens=3"),
+              std::string::npos);
+    size_t accepted = 0;
+    for (size_t at = logs.find("SpecDecoding metrics"); at != std::string::npos;
+         at = logs.find("SpecDecoding metrics", at + 1)) {
+        const size_t field = logs.find("Accepted: ", at);
+        accepted += std::stoul(logs.substr(field + 10));
+    }
+    EXPECT_GT(accepted, 0u) << logs;
 }
 
 // Stateful IR folders exported by optimum-cli (f32 and int8 weights) go through the same

@@ -1,7 +1,7 @@
 #pragma once
 // An LLMEngine without a model: a StepRunner whose logits come from a script, the letter
 // tokenizer (tests/letter_tokenizer.hpp) and a small KV cache, so output bookkeeping (deltas,
-// stop strings, n > 1, abort, min_tokens) runs in microseconds.
+// stop strings, n > 1, abort, min_tokens, speculative decoding) runs in microseconds.
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -32,10 +32,15 @@ class ScriptedRunner final : public engine::StepRunner {
     runner::LogitsView run(const runner::ModelInput& input) override {
         if (input.sequences.empty()) throw_error("scripted runner: empty step");
         size_t rows = 0;
-        for (const runner::SequenceInput& s : input.sequences) rows += s.sample;
+        size_t extra = 0;
+        for (const runner::SequenceInput& s : input.sequences) {
+            rows += s.sample;
+            extra += s.extra_logits_count;
+        }
         const auto vocab = static_cast<size_t>(kLetterVocabSize);
-        logits_.assign(rows * vocab, 0.0f);
+        logits_.assign((rows + extra) * vocab, 0.0f);
         size_t row = 0;
+        size_t extra_row = rows;  // the extra rows follow the sampled ones, as the runner's
         for (const runner::SequenceInput& s : input.sequences) {
             const int64_t end = s.past_len + static_cast<int64_t>(s.token_ids.size());
             const auto needed = static_cast<size_t>((end + block_size_ - 1) / block_size_);
@@ -44,12 +49,19 @@ class ScriptedRunner final : public engine::StepRunner {
             for (const int32_t b : s.block_table)
                 if (b < 0 || static_cast<size_t>(b) >= num_blocks_)
                     throw_error("scripted runner: block {} out of range", b);
+            if (s.extra_logits_begin + s.extra_logits_count > s.token_ids.size())
+                throw_error("scripted runner: extra rows outside the step's tokens");
+            for (size_t i = 0; i < s.extra_logits_count; ++i, ++extra_row) {
+                const size_t at = s.extra_logits_begin + i;
+                script_(s.past_len + static_cast<int64_t>(at) + 1, s.token_ids[at],
+                        std::span<float>(logits_).subspan(extra_row * vocab, vocab));
+            }
             if (!s.sample) continue;
             script_(end, s.token_ids.back(), std::span<float>(logits_).subspan(row * vocab, vocab));
             ++row;
         }
         ++runs_;
-        return {logits_.data(), rows, vocab};
+        return {logits_.data(), rows, vocab, extra};
     }
     int block_size() const override { return block_size_; }
     size_t num_blocks() const override { return num_blocks_; }
@@ -80,6 +92,7 @@ struct ScriptedEngineOptions {
     int num_blocks = 64;
     int max_model_len = 128;
     int max_num_seqs = 8;
+    SpeculativeConfig speculative;  // off unless num_speculative_tokens is set
 };
 
 inline std::unique_ptr<engine::LLMEngine> scripted_engine(LogitsScript script,
@@ -98,6 +111,7 @@ inline std::unique_ptr<engine::LLMEngine> scripted_engine(LogitsScript script,
     EngineConfig config;
     config.model = "scripted";
     config.num_threads = 1;
+    config.speculative_config = options.speculative;
     return std::make_unique<engine::LLMEngine>(config, std::move(parts));
 }
 

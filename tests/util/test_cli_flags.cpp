@@ -2,6 +2,7 @@
 
 #include "util/cli_flags.hpp"
 #include "util/error.hpp"
+#include "util/speculative_config.hpp"
 
 namespace ovllm::config {
 namespace {
@@ -180,6 +181,58 @@ TEST(CliFlags, ResolveValidatesLimits) {
               "VLLM_OPENVINO_DEVICE: device 'GPU' is not supported (accepted: CPU)");
     EXPECT_EQ(resolve_error({"--model", "m", "--kv-cache-space", "-1"}),
               "--kv-cache-space: must be >= 0 GB (got -1)");
+}
+
+TEST(CliFlags, SpeculativeConfigAsVllmWritesIt) {
+    Parsed parsed;
+    parse_and_resolve(parsed, {"--model", "m", "--speculative-config",
+                               R"({"method": "ngram", "num_speculative_tokens": 4,
+                                   "prompt_lookup_max": 3, "prompt_lookup_min": 2})"});
+    const SpeculativeConfig& spec = parsed.config.speculative_config;
+    EXPECT_TRUE(spec.enabled());
+    EXPECT_EQ(spec.method, "ngram");
+    EXPECT_EQ(spec.num_speculative_tokens, 4);
+    EXPECT_EQ(spec.prompt_lookup_max, 3);
+    EXPECT_EQ(spec.prompt_lookup_min, 2);
+    EXPECT_EQ(describe(spec),
+              "SpeculativeConfig(method='ngram', num_spec_tokens=4, prompt_lookup_max=3, "
+              "prompt_lookup_min=2)");
+
+    // vLLM's defaults: prompt_lookup_max 5, and min = max when only one is given.
+    const SpeculativeConfig only_min =
+        parse_speculative_config(R"({"method": "[ngram]", "num_speculative_tokens": 2,
+                                     "prompt_lookup_min": 3})");
+    EXPECT_EQ(only_min.method, "ngram");
+    EXPECT_EQ(only_min.prompt_lookup_max, 3);
+    EXPECT_EQ(parse_speculative_config(R"({"method": "ngram", "num_speculative_tokens": 2})")
+                  .prompt_lookup_max,
+              5);
+    Parsed off;
+    parse_and_resolve(off, {"--model", "m"});
+    EXPECT_FALSE(off.config.speculative_config.enabled());
+    EXPECT_EQ(describe(off.config.speculative_config), "None");
+}
+
+TEST(CliFlags, SpeculativeConfigErrorsNameTheKey) {
+    const auto error = [](const std::string& json) {
+        return resolve_error({"--model", "m", "--speculative-config", json});
+    };
+    EXPECT_NE(error("{").find("--speculative-config: not valid JSON"), std::string::npos);
+    EXPECT_NE(error(R"({"method": "eagle", "num_speculative_tokens": 2})")
+                  .find("method \"eagle\" is not supported (supported: \"ngram\")"),
+              std::string::npos);
+    EXPECT_NE(error(R"({"method": "ngram"})").find("\"num_speculative_tokens\" must be given"),
+              std::string::npos);
+    EXPECT_NE(error(R"({"method": "ngram", "num_speculative_tokens": 2, "model": "x"})")
+                  .find("key \"model\" is not supported"),
+              std::string::npos);
+    EXPECT_NE(error(R"({"method": "ngram", "num_speculative_tokens": 2, "prompt_lookup_max": 1,
+                        "prompt_lookup_min": 3})")
+                  .find("\"prompt_lookup_max\" (1) must be >= \"prompt_lookup_min\" (3)"),
+              std::string::npos);
+    EXPECT_NE(error(R"({"method": "ngram", "num_speculative_tokens": "4"})")
+                  .find("\"num_speculative_tokens\" must be an integer"),
+              std::string::npos);
 }
 
 }  // namespace
