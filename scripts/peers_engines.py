@@ -23,8 +23,10 @@ class EngineError(RuntimeError):
     pass
 
 
-def run(command: list[str], env: dict | None = None, timeout: float | None = None) -> str:
-    """stdout of the command; EngineError with the last lines of its output if it fails."""
+def run(command: list[str], env: dict | None = None, timeout: float | None = None,
+        stderr: list[str] | None = None) -> str:
+    """stdout of the command (its stderr appended to `stderr` when given); EngineError with
+    the last lines of its output if it fails."""
     shown = " ".join(shlex.quote(c) for c in command)
     extra = " ".join(f"{k}={v}" for k, v in (env or {}).items())
     print(f"  $ {extra + ' ' if extra else ''}{shown}", file=sys.stderr, flush=True)
@@ -38,6 +40,8 @@ def run(command: list[str], env: dict | None = None, timeout: float | None = Non
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
         raise EngineError(f"exit status {done.returncode}: {shown}\n{tail}")
+    if stderr is not None:
+        stderr.append(done.stderr)
     return done.stdout
 
 
@@ -108,14 +112,14 @@ def write_jsonl(records: list[dict]) -> str:
 
 
 def ovllm_sequential(ovllm: str, ir: str, prompts: list[list[int]], max_tokens: int,
-                     flags: list[str]) -> list[dict]:
+                     flags: list[str], stderr: list[str] | None = None) -> list[dict]:
     """`ovllm generate` with one sequence at a time (batch 1): its --output-json records."""
     prompt_file = write_jsonl([{"prompt_token_ids": p} for p in prompts])
     output = prompt_file + ".out"
     try:
         run([ovllm, "generate", "--model", ir, "--prompt-file", prompt_file,
              "--max-num-seqs", "1", "--max-tokens", str(max_tokens), "--temperature", "0",
-             "--output-json", output, *flags])
+             "--output-json", output, *flags], stderr=stderr)
         with open(output) as f:
             return [json.loads(line) for line in f if line.strip()]
     finally:
@@ -149,14 +153,25 @@ def genai_decode(python: str, ir: str, input_len: int, output_len: int, iters: i
 
 def ovllm_lookup(ovllm: str, ir: str, prompts: list[list[int]], max_tokens: int,
                  flags: list[str]) -> dict:
-    """Batch-1 greedy runs of the prompts one after another, stopping at EOS."""
-    records = ovllm_sequential(ovllm, ir, prompts, max_tokens, flags)
+    """Batch-1 greedy runs of the prompts one after another, stopping at EOS. With drafts
+    (--speculative-config) the log's "SpecDecoding metrics" line gives acceptance_rate
+    (accepted / drafted tokens) and tokens_per_step (each step keeps its accepted drafts and
+    one token of its own)."""
+    log: list[str] = []
+    records = ovllm_sequential(ovllm, ir, prompts, max_tokens, flags, stderr=log)
     outputs = [r["completions"][0]["token_ids"] for r in records]
     start = min(r["metrics"]["arrival_time"] for r in records)
     seconds = max(r["metrics"]["finished_time"] for r in records) - start
     tokens = sum(len(o) for o in outputs)
-    return {"output_tok_s": tokens / seconds, "output_tokens": tokens, "seconds": seconds,
-            "outputs": outputs}
+    result = {"output_tok_s": tokens / seconds, "output_tokens": tokens, "seconds": seconds,
+              "outputs": outputs}
+    spec = re.search(r"SpecDecoding metrics: .*Accepted: (\d+) tokens, Drafted: (\d+) tokens",
+                     "".join(log))
+    if spec:
+        accepted, drafted = int(spec.group(1)), int(spec.group(2))
+        result["acceptance_rate"] = accepted / max(1, drafted)
+        result["tokens_per_step"] = tokens / max(1, tokens - accepted)
+    return result
 
 
 def genai_lookup(python: str, ir: str, prompts: list[list[int]], max_tokens: int,

@@ -212,8 +212,9 @@ def lookup_case(ctx: Context) -> dict:
            "genai+lookup": lambda: engines.genai_lookup(ctx.genai, ir, prompts,
                                                         a.lookup_max_tokens, (k, n))}
     if ctx.help_lists(["generate"], "--speculative-config"):
+        # n-grams of n tokens down to 1, as GenAI's max_ngram_size matches them.
         spec = json.dumps({"method": "ngram", "num_speculative_tokens": k,
-                           "prompt_lookup_max": n})
+                           "prompt_lookup_max": n, "prompt_lookup_min": 1})
         run["ovllm+ngram"] = lambda: engines.ovllm_lookup(
             a.ovllm, ir, prompts, a.lookup_max_tokens, base + ["--speculative-config", spec])
 
