@@ -321,10 +321,9 @@ void LLMEngine::sample_rows(const sched::SchedulerOutput& scheduled,
         row.eos_ids = output_processor_.eos_ids();
         row.grammar = c.grammar.get();
         for (size_t j = 0; j <= seq.drafts.size(); ++j) {
-            row.output_ids = seq.drafts.empty()
-                                 ? std::span<const int64_t>(c.output_ids)
-                                 : std::span<const int64_t>(seq.outputs_and_drafts)
-                                       .first(c.output_ids.size() + j);
+            row.output_ids = seq.drafts.empty() ? std::span<const int64_t>(c.output_ids)
+                                                : std::span<const int64_t>(seq.outputs_and_drafts)
+                                                      .first(c.output_ids.size() + j);
             sampler_rows_.push_back(row);
             sampler_logits_.push_back(j < seq.drafts.size() ? logits.extra_row(extra_row + j)
                                                             : logits.row(main_row));

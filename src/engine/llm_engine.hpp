@@ -168,7 +168,7 @@ class LLMEngine {
     runner::ModelInput model_input_;
     struct PromptRows {  // extra logits rows of one request in this step
         Request* request;
-        size_t first;        // prompt position of the first row
+        size_t first;  // prompt position of the first row
         size_t count;
         size_t extra_first;  // its first row among the runner's extra rows
     };

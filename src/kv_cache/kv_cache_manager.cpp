@@ -56,8 +56,8 @@ std::optional<std::span<const BlockId>> KVCacheManager::allocate_slots(SeqId seq
                     num_tokens, request.token_ids.size());
     }
     const int num_hit = static_cast<int>(hit.blocks.size());
-    const int num_to_allocate = std::max(
-        0, num_blocks_for(num_tokens + request.num_lookahead_tokens) - held - num_hit);
+    const int num_to_allocate =
+        std::max(0, num_blocks_for(num_tokens + request.num_lookahead_tokens) - held - num_hit);
     // A hit block with no references sits in the free queue; touching it takes it out.
     const auto evictable_hits = std::count_if(hit.blocks.begin(), hit.blocks.end(),
                                               [&](BlockId b) { return pool_.ref_count(b) == 0; });

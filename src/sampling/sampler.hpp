@@ -85,8 +85,8 @@ class Sampler {
                 SamplerOutput& out);
     // The same with each row's logits ([vocab] floats) wherever they lie: row_logits[r] for
     // rows[r] (speculative decoding samples the runner's draft rows next to its last rows).
-    void sample(std::span<float* const> row_logits, size_t vocab,
-                std::span<const SamplerRow> rows, SamplerOutput& out);
+    void sample(std::span<float* const> row_logits, size_t vocab, std::span<const SamplerRow> rows,
+                SamplerOutput& out);
 
     // Wall seconds the last sample() spent in grammar work (masks and token acceptance).
     double last_grammar_seconds() const { return grammar_seconds_; }

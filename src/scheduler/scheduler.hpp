@@ -30,10 +30,10 @@
 //
 // Call order per step: schedule(), run the model on the output, then update() or
 // append_tokens() with the tokens sampled for the entries whose `sample` was true, then
-// finish()/abort() as the engine decides. Never abort between schedule() and the run of its output: blocks filled by that
-// run are already in the prefix cache, and other sequences of the step may read them.
-// Not thread-safe: the engine loop owns the scheduler. The spans in SchedulerOutput stay valid
-// until the next call that changes the scheduler (update, append_token, add_sequence, finish,
+// finish()/abort() as the engine decides. Never abort between schedule() and the run of its output:
+// blocks filled by that run are already in the prefix cache, and other sequences of the step may
+// read them. Not thread-safe: the engine loop owns the scheduler. The spans in SchedulerOutput stay
+// valid until the next call that changes the scheduler (update, append_token, add_sequence, finish,
 // abort, schedule).
 #include <cstdint>
 #include <deque>
@@ -88,12 +88,12 @@ struct SequenceSpec {
 // One sequence's share of a step; the engine turns it into the runner's input.
 struct ScheduledSequence {
     SeqId seq_id = 0;
-    std::span<const TokenId> token_ids;    // [new tokens] to compute this step
+    std::span<const TokenId> token_ids;        // [new tokens] to compute this step
     std::span<const TokenId> draft_token_ids;  // the tail of token_ids that are drafts
-    int past_len = 0;                      // tokens computed before this step
-    std::span<const BlockId> block_table;  // [ceil((past_len + new tokens) / block_size)]
-    bool sample = false;                   // the step reaches the last known token: sample one
-    int num_cached_tokens = 0;             // prefix-cache hit; non-zero only on admission
+    int past_len = 0;                          // tokens computed before this step
+    std::span<const BlockId> block_table;      // [ceil((past_len + new tokens) / block_size)]
+    bool sample = false;                       // the step reaches the last known token: sample one
+    int num_cached_tokens = 0;                 // prefix-cache hit; non-zero only on admission
 };
 
 struct SchedulerOutput {

@@ -157,10 +157,8 @@ std::string ServerMetrics::render(const EngineSnapshot& stats) const {
     header(out, "vllm:spec_decode_num_drafts_total", "counter",
            "Number of spec decoding drafts (sequence steps that carried drafts).");
     sample(out, "vllm:spec_decode_num_drafts_total", labels, double(stats.spec_num_drafts));
-    header(out, "vllm:spec_decode_num_draft_tokens_total", "counter",
-           "Number of draft tokens.");
-    sample(out, "vllm:spec_decode_num_draft_tokens_total", labels,
-           double(stats.spec_draft_tokens));
+    header(out, "vllm:spec_decode_num_draft_tokens_total", "counter", "Number of draft tokens.");
+    sample(out, "vllm:spec_decode_num_draft_tokens_total", labels, double(stats.spec_draft_tokens));
     header(out, "vllm:spec_decode_num_accepted_tokens_total", "counter",
            "Number of accepted tokens.");
     sample(out, "vllm:spec_decode_num_accepted_tokens_total", labels,

@@ -72,7 +72,8 @@ void add_hub_flags(CLI::App& app, std::string& revision, std::string& gguf_file)
 // --weight-format/--quantization/-q, --max-model-len, --max-num-seqs,
 // --max-num-batched-tokens, --enable-chunked-prefill, --enable-prefix-caching,
 // --block-size, --seed, --device, --swap-space, --kv-cache-space, --num-threads,
-// --trust-remote-code, --speculative-config. Values land in `config` when the command line is parsed.
+// --trust-remote-code, --speculative-config. Values land in `config` when the command line is
+// parsed.
 void add_engine_flags(CLI::App& app, EngineConfig& config, FlagTracker& tracker);
 
 // After parsing: applies the environment (command line wins), forces the CPU block size,

@@ -53,7 +53,8 @@ SpeculativeConfig parse_speculative_config(std::string_view text) {
     config.num_speculative_tokens = read_int(json, "num_speculative_tokens", -1);
     if (config.num_speculative_tokens < 1 || config.num_speculative_tokens > kMaxSpeculativeTokens)
         throw_error("{}: \"num_speculative_tokens\" must be given, in [1, {}] (got {})", kFlag,
-                    kMaxSpeculativeTokens, json.value("num_speculative_tokens", nlohmann::json()).dump());
+                    kMaxSpeculativeTokens,
+                    json.value("num_speculative_tokens", nlohmann::json()).dump());
     const int max_given = read_int(json, "prompt_lookup_max", 0);
     const int min_given = read_int(json, "prompt_lookup_min", 0);
     config.prompt_lookup_max = max_given ? max_given : (min_given ? min_given : kDefaultLookup);

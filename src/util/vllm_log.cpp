@@ -95,10 +95,10 @@ std::string engine_config_line(const EngineConfig& config, int max_seq_len,
         "pipeline_parallel_size=1, quantization={}, kv_cache_dtype={}, "
         "device_config=cpu, seed={}, served_model_name={}, num_scheduler_steps=1, "
         "chunked_prefill_enabled={}, enable_prefix_caching={}",
-        version, config.model, config::describe(config.speculative_config), tokenizer, torch_dtype(config.dtype), max_seq_len,
-        upper(config.load_format), quantization(config.weight_format), config.kv_cache_dtype,
-        config.seed, config.model, python_bool(config.enable_chunked_prefill),
-        python_bool(config.enable_prefix_caching));
+        version, config.model, config::describe(config.speculative_config), tokenizer,
+        torch_dtype(config.dtype), max_seq_len, upper(config.load_format),
+        quantization(config.weight_format), config.kv_cache_dtype, config.seed, config.model,
+        python_bool(config.enable_chunked_prefill), python_bool(config.enable_prefix_caching));
 }
 
 std::string cpu_blocks_line(int64_t num_blocks) {

@@ -14,7 +14,8 @@
 namespace ovllm::test {
 namespace {
 
-constexpr const char* kEditPrompt = R"(Rename the function `compute_total` to `sum_prices` everywhere in this code and return the whole code.
+constexpr const char* kEditPrompt =
+    R"(Rename the function `compute_total` to `sum_prices` everywhere in this code and return the whole code.
 
 ```python
 def compute_total(items):
@@ -37,9 +38,10 @@ nlohmann::json generate(const std::filesystem::path& model, const std::string& f
     const auto out_file = dir / "ovllm_e2e_spec_out.jsonl";
     std::ofstream(prompt_file) << nlohmann::json{{"prompt", kEditPrompt}}.dump() << '\n';
     const CommandResult run =
-        run_ovllm("", "generate --model " + model.string() + " --prompt-file " +
-                          prompt_file.string() + " --max-tokens 64 --ignore-eos --dtype f32 " +
-                          "--output-json " + out_file.string() + " " + flags,
+        run_ovllm("",
+                  "generate --model " + model.string() + " --prompt-file " + prompt_file.string() +
+                      " --max-tokens 64 --ignore-eos --dtype f32 " + "--output-json " +
+                      out_file.string() + " " + flags,
                   /*with_stderr=*/true);
     log = run.out;
     EXPECT_EQ(run.status, 0) << run.out;
