@@ -12,6 +12,7 @@
 #include <zmq_addon.hpp>
 
 #include "util/error.hpp"
+#include "util/json_flag.hpp"
 #include "util/log.hpp"
 
 namespace ovllm::server {
@@ -105,20 +106,10 @@ double unix_seconds() {
 }  // namespace
 
 KVEventsConfig parse_kv_events_config(std::string_view text) {
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& error) {
-        throw_error("{}: not valid JSON: {}", kFlag, error.what());
-    }
-    if (!json.is_object()) throw_error("{}: expected a JSON object, got {}", kFlag, json.dump());
-    static const std::vector<std::string> kKeys = {
+    static constexpr std::array<std::string_view, 8> kKeys = {
         "enable_kv_cache_events", "publisher", "endpoint",       "replay_endpoint",
         "buffer_steps",           "hwm",       "max_queue_size", "topic"};
-    for (const auto& [key, value] : json.items()) {
-        if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
-            throw_error("{}: unknown key \"{}\"", kFlag, key);
-    }
+    const nlohmann::json json = config::parse_flag_object(kFlag, text, kKeys);
     KVEventsConfig config;
     read_field(json, "enable_kv_cache_events", config.enable_kv_cache_events);
     read_field(json, "publisher", config.publisher);

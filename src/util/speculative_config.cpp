@@ -1,12 +1,12 @@
 #include "util/speculative_config.hpp"
 
-#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json_flag.hpp"
 
 namespace ovllm::config {
 namespace {
@@ -27,20 +27,9 @@ int read_int(const nlohmann::json& json, const char* key, int fallback) {
 }  // namespace
 
 SpeculativeConfig parse_speculative_config(std::string_view text) {
-    nlohmann::json json;
-    try {
-        json = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& error) {
-        throw_error("{}: not valid JSON: {}", kFlag, error.what());
-    }
-    if (!json.is_object()) throw_error("{}: expected a JSON object, got {}", kFlag, json.dump());
     static constexpr std::array<std::string_view, 4> kKeys = {
         "method", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min"};
-    for (const auto& [key, value] : json.items()) {
-        if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
-            throw_error("{}: key \"{}\" is not supported (supported: {})", kFlag, key,
-                        fmt::join(kKeys, ", "));
-    }
+    const nlohmann::json json = parse_flag_object(kFlag, text, kKeys);
     SpeculativeConfig config;
     const auto method = json.find("method");
     if (method == json.end() || !method->is_string())

@@ -224,7 +224,7 @@ TEST(CliFlags, SpeculativeConfigErrorsNameTheKey) {
     EXPECT_NE(error(R"({"method": "ngram"})").find("\"num_speculative_tokens\" must be given"),
               std::string::npos);
     EXPECT_NE(error(R"({"method": "ngram", "num_speculative_tokens": 2, "model": "x"})")
-                  .find("key \"model\" is not supported"),
+                  .find("unknown key \"model\" (known: method, num_speculative_tokens"),
               std::string::npos);
     EXPECT_NE(error(R"({"method": "ngram", "num_speculative_tokens": 2, "prompt_lookup_max": 1,
                         "prompt_lookup_min": 3})")
