@@ -83,6 +83,9 @@ TEST(Metrics, RenderHasEveryFamilyWithHelpAndType) {
     stats.prefix_cache_queries = 7;
     stats.prefix_cache_hits = 6;
     stats.num_preemptions = 4;
+    stats.spec_num_drafts = 9;
+    stats.spec_draft_tokens = 36;
+    stats.spec_accepted_tokens = 20;
     const Exposition e = parse_exposition(metrics.render(stats));
     const std::map<std::string, std::string> families = {
         {"vllm:num_requests_running", "gauge"},
@@ -94,6 +97,9 @@ TEST(Metrics, RenderHasEveryFamilyWithHelpAndType) {
         {"vllm:request_success_total", "counter"},
         {"vllm:prefix_cache_queries_total", "counter"},
         {"vllm:prefix_cache_hits_total", "counter"},
+        {"vllm:spec_decode_num_drafts_total", "counter"},
+        {"vllm:spec_decode_num_draft_tokens_total", "counter"},
+        {"vllm:spec_decode_num_accepted_tokens_total", "counter"},
         {"vllm:time_to_first_token_seconds", "histogram"},
         {"vllm:inter_token_latency_seconds", "histogram"},
         {"vllm:e2e_request_latency_seconds", "histogram"}};
@@ -106,6 +112,9 @@ TEST(Metrics, RenderHasEveryFamilyWithHelpAndType) {
     EXPECT_EQ(e.samples.at("vllm:prefix_cache_queries_total" + m), 7);
     EXPECT_EQ(e.samples.at("vllm:prefix_cache_hits_total" + m), 6);
     EXPECT_EQ(e.samples.at("vllm:num_preemptions_total" + m), 4);
+    EXPECT_EQ(e.samples.at("vllm:spec_decode_num_drafts_total" + m), 9);
+    EXPECT_EQ(e.samples.at("vllm:spec_decode_num_draft_tokens_total" + m), 36);
+    EXPECT_EQ(e.samples.at("vllm:spec_decode_num_accepted_tokens_total" + m), 20);
     EXPECT_EQ(e.samples.at("vllm:prompt_tokens_total" + m), 15);
     EXPECT_EQ(e.samples.at("vllm:generation_tokens_total" + m), 4);
     for (const auto& [reason, count] :
