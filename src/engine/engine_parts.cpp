@@ -90,11 +90,24 @@ std::unique_ptr<StepRunner> make_runner(const EngineConfig& config,
     options.kv_cache_precision = precisions.kv_cache;
     OVLLM_INFO("KV cache precision {} ({})", precisions.kv_cache.get_type_name(),
                precisions.kv_cache_reason);
+    options.properties = ir_runtime_options(config, loaded.runtime_options);
+    if (config.dtype == "auto" &&
+        !options.properties.contains(ov::hint::inference_precision.name())) {
+        const ov::element::Type weights = runner::main_weight_type(*loaded.model);
+        options.inference_precision =
+            runner::auto_inference_precision({config.max_num_seqs, weights, runner::cpu_has_amx()});
+        if (options.inference_precision == ov::element::f32) {
+            OVLLM_INFO(
+                "Inference precision f32 with dynamic quantization (--dtype auto, "
+                "--max-num-seqs 1, {} weights, AMX: faster decode at batch 1); --dtype bf16 "
+                "keeps bf16",
+                weights.get_type_name());
+        }
+    }
     const double space_gb = config.kv_cache_space_gb > 0 ? config.kv_cache_space_gb : 4.0;
     options.kv_cache_bytes = static_cast<size_t>(space_gb * double(size_t{1} << 30));
     options.num_threads = config.num_threads;
     options.profile_ops = config.profile_ops;
-    options.properties = ir_runtime_options(config, loaded.runtime_options);
     auto runner = std::make_unique<OpenVinoStepRunner>(loaded.model, std::move(options));
     // The CPU plugin picks the block size; the CLI already forces config.block_size to it
     // with vLLM's warning, so a difference here comes from an API caller.

@@ -1,5 +1,10 @@
 #include "runner/precision.hpp"
 
+#include <fstream>
+#include <map>
+
+#include <openvino/op/constant.hpp>
+
 #include "util/error.hpp"
 
 namespace ovllm::runner {
@@ -47,6 +52,39 @@ Precisions resolve_precisions(const std::string& dtype, const std::string& kv_ca
                                                           : "--kv-cache-dtype " + kv_cache_dtype;
     }
     return result;
+}
+
+ov::element::Type auto_inference_precision(const AutoPrecisionInput& input) {
+    const ov::element::Type w = input.weight_type;
+    const bool compressed = w == ov::element::u8 || w == ov::element::i8 || w == ov::element::u4 ||
+                            w == ov::element::i4;
+    return input.max_num_seqs == 1 && compressed && input.cpu_has_amx ? ov::element::f32
+                                                                      : ov::element::bf16;
+}
+
+ov::element::Type main_weight_type(const ov::Model& model) {
+    std::map<ov::element::Type, size_t> bytes;
+    for (const auto& node : model.get_ordered_ops()) {
+        if (const auto constant = ov::as_type_ptr<ov::op::v0::Constant>(node))
+            bytes[constant->get_element_type()] += constant->get_byte_size();
+    }
+    ov::element::Type main = ov::element::dynamic;
+    size_t most = 0;
+    for (const auto& [type, size] : bytes) {
+        if (size > most) {
+            main = type;
+            most = size;
+        }
+    }
+    return main;
+}
+
+bool cpu_has_amx() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (line.starts_with("flags")) return line.find(" amx_int8") != std::string::npos;
+    }
+    return false;
 }
 
 }  // namespace ovllm::runner

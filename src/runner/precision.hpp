@@ -2,6 +2,7 @@
 // User-facing precision names (vLLM's --dtype and --kv-cache-dtype spellings) to OpenVINO types.
 #include <string>
 
+#include <openvino/core/model.hpp>
 #include <openvino/core/type/element_type.hpp>
 
 namespace ovllm::runner {
@@ -28,5 +29,27 @@ struct Precisions {
 // numerics: with --dtype f32 the cache is f32 too (a u8 cache would quantize every key and
 // value). Otherwise auto stays u8, vLLM-OpenVINO's CPU default.
 Precisions resolve_precisions(const std::string& dtype, const std::string& kv_cache_dtype);
+
+// What --dtype auto's compute precision depends on besides the flags.
+struct AutoPrecisionInput {
+    int max_num_seqs = 0;
+    ov::element::Type weight_type;  // main_weight_type (u8/u4/i8/i4: compressed)
+    bool cpu_has_amx = false;
+};
+
+// --dtype auto's compute precision: bf16, except for one sequence at a time
+// (--max-num-seqs 1) over int8/int4 weights on a CPU with AMX. There f32 compute with the
+// plugin's dynamic quantization of activations does each decode step's matrix products as
+// int8 dot products that keep up with memory (Qwen2.5-Coder-1.5B int8 at batch 1: 76
+// against 125 ms/token, int4: 54 against 81), where batched steps would lose a third to
+// AMX's bf16 tiles. Other CPUs were not measured and keep bf16. The KV cache stays u8.
+ov::element::Type auto_inference_precision(const AutoPrecisionInput& input);
+
+// The element type of the constants that hold the most bytes: the weights' storage (u8/u4
+// for compressed weights, whatever the model's source).
+ov::element::Type main_weight_type(const ov::Model& model);
+
+// Whether this CPU has AMX (amx_int8 among /proc/cpuinfo's flags; false where it cannot be read).
+bool cpu_has_amx();
 
 }  // namespace ovllm::runner

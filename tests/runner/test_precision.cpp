@@ -1,6 +1,8 @@
 // vLLM's --dtype / --kv-cache-dtype names to OpenVINO types, and what "auto" resolves to.
 #include <gtest/gtest.h>
 
+#include <openvino/op/constant.hpp>
+
 #include "runner/precision.hpp"
 #include "util/error.hpp"
 
@@ -34,6 +36,28 @@ TEST(Precision, UnknownNamesAreErrorsNamingTheFlag) {
         EXPECT_NE(std::string(e.what()).find("--kv-cache-dtype 'q3'"), std::string::npos)
             << e.what();
     }
+}
+
+TEST(Precision, AutoComputeIsF32OnlyForBatchOneCompressedWeightsOnAmx) {
+    const AutoPrecisionInput latency{1, ov::element::u8, true};
+    EXPECT_EQ(auto_inference_precision(latency), ov::element::f32);
+    for (const ov::element::Type compressed : {ov::element::u4, ov::element::i4, ov::element::i8})
+        EXPECT_EQ(auto_inference_precision({1, compressed, true}), ov::element::f32);
+    EXPECT_EQ(auto_inference_precision({2, ov::element::u8, true}), ov::element::bf16)
+        << "batched steps keep AMX's bf16 tiles";
+    EXPECT_EQ(auto_inference_precision({1, ov::element::bf16, true}), ov::element::bf16)
+        << "uncompressed weights";
+    EXPECT_EQ(auto_inference_precision({1, ov::element::u8, false}), ov::element::bf16)
+        << "not measured without AMX";
+}
+
+TEST(Precision, MainWeightTypeIsTheTypeHoldingTheMostBytes) {
+    using ov::op::v0::Constant;
+    const auto big = std::make_shared<Constant>(ov::element::u8, ov::Shape{64, 64}, 1);
+    const auto small = std::make_shared<Constant>(ov::element::f32, ov::Shape{64}, 1.0f);
+    const auto model =
+        std::make_shared<ov::Model>(ov::OutputVector{big, small}, ov::ParameterVector{}, "weights");
+    EXPECT_EQ(main_weight_type(*model), ov::element::u8);
 }
 
 }  // namespace
