@@ -119,14 +119,17 @@ void Scheduler::schedule_running(int& budget) {
             ++i;
             continue;
         }
-        const int num_drafts = num_new == 1 ? drafts_to_schedule(seq, budget) : 0;
-        const kv::SlotRequest request{seq.tokens, seq.num_computed_tokens, num_new, seq.extra_key,
-                                      num_drafts};
+        int num_drafts = num_new == 1 ? drafts_to_schedule(seq, budget) : 0;
+        kv::SlotRequest request{seq.tokens, seq.num_computed_tokens, num_new, seq.extra_key,
+                                num_drafts};
         bool fits = false;
         bool preempted_self = false;
         while (!fits && !preempted_self) {
             fits = kv_.allocate_slots(seq.id, request).has_value();
-            if (!fits) {
+            if (!fits && num_drafts > 0) {  // drafts are never worth a preemption
+                num_drafts = 0;
+                request.num_lookahead_tokens = 0;
+            } else if (!fits) {
                 Sequence& victim = *running_.back();
                 preempted_self = &victim == &seq;
                 preempt(victim);

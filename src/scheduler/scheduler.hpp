@@ -24,7 +24,8 @@
 // tokens (propose_drafts). When the sequence is decoding (one token owed) and the budget,
 // max_total_tokens and the cache allow, the step computes its last token followed by the
 // drafts: token_ids = [last, drafts...], draft_token_ids its tail. The drafts get KV slots
-// but are never hashed into the prefix cache. The engine then appends the tokens it accepted
+// but are never hashed into the prefix cache; when their slots do not fit, the step goes
+// without them rather than preempt anyone. The engine then appends the tokens it accepted
 // (append_tokens: the accepted drafts and one token of its own, 1 to drafts + 1 tokens), and
 // the KV of rejected drafts is overwritten by the next step. Unused drafts are dropped.
 //

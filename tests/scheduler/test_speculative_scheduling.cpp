@@ -105,5 +105,20 @@ TEST(SpeculativeScheduling, RejectedDraftsNeverReachThePrefixCache) {
     EXPECT_EQ(scheduler.kv_stats().num_free_blocks, 16) << "no block leaks";
 }
 
+TEST(SpeculativeScheduling, DraftsThatDoNotFitAreDroppedNotPreempting) {
+    // 4 blocks of 4: sequence 1 holds 2 (5 tokens + its first), sequence 2 holds 2. Drafts
+    // for sequence 1 would need a third block: none is free, so it decodes without them.
+    Scheduler scheduler(make_config(4, 4, 64, 4, 16, false));
+    scheduler.add_sequence(spec(1, iota_tokens(5, 100)));
+    scheduler.add_sequence(spec(2, iota_tokens(7, 200)));
+    step(scheduler);
+    scheduler.propose_drafts(1, Tokens{1, 2, 3});
+    const SchedulerOutput& out = scheduler.schedule();
+    EXPECT_TRUE(out.preempted.empty());
+    ASSERT_EQ(out.sequences.size(), 2u);
+    EXPECT_TRUE(out.sequences[0].draft_token_ids.empty());
+    EXPECT_EQ(out.sequences[0].token_ids.size(), 1u);
+}
+
 }  // namespace
 }  // namespace ovllm::sched::test
