@@ -99,9 +99,9 @@ std::unique_ptr<StepRunner> make_runner(const EngineConfig& config,
         if (options.inference_precision == ov::element::f32) {
             OVLLM_INFO(
                 "Inference precision f32 with dynamic quantization (--dtype auto, "
-                "--max-num-seqs 1, {} weights, AMX: faster decode at batch 1); --dtype bf16 "
-                "keeps bf16",
-                weights.get_type_name());
+                "--max-num-seqs {} <= {}, {} weights, AMX: faster small-batch decode); "
+                "--dtype bf16 keeps bf16",
+                config.max_num_seqs, runner::kDynamicQuantizationMaxSeqs, weights.get_type_name());
         }
     }
     const double space_gb = config.kv_cache_space_gb > 0 ? config.kv_cache_space_gb : 4.0;

@@ -58,8 +58,8 @@ ov::element::Type auto_inference_precision(const AutoPrecisionInput& input) {
     const ov::element::Type w = input.weight_type;
     const bool compressed = w == ov::element::u8 || w == ov::element::i8 || w == ov::element::u4 ||
                             w == ov::element::i4;
-    return input.max_num_seqs == 1 && compressed && input.cpu_has_amx ? ov::element::f32
-                                                                      : ov::element::bf16;
+    const bool few = input.max_num_seqs >= 1 && input.max_num_seqs <= kDynamicQuantizationMaxSeqs;
+    return few && compressed && input.cpu_has_amx ? ov::element::f32 : ov::element::bf16;
 }
 
 ov::element::Type main_weight_type(const ov::Model& model) {

@@ -37,12 +37,18 @@ struct AutoPrecisionInput {
     bool cpu_has_amx = false;
 };
 
-// --dtype auto's compute precision: bf16, except for one sequence at a time
-// (--max-num-seqs 1) over int8/int4 weights on a CPU with AMX. There f32 compute with the
-// plugin's dynamic quantization of activations does each decode step's matrix products as
-// int8 dot products that keep up with memory (Qwen2.5-Coder-1.5B int8 at batch 1: 76
-// against 125 ms/token, int4: 54 against 81), where batched steps would lose a third to
-// AMX's bf16 tiles. Other CPUs were not measured and keep bf16. The KV cache stays u8.
+// At most this many sequences at once (--max-num-seqs) make --dtype auto pick f32 compute
+// with dynamic quantization over compressed weights on AMX (see auto_inference_precision).
+inline constexpr int kDynamicQuantizationMaxSeqs = 8;
+
+// --dtype auto's compute precision: bf16, except for few sequences at a time (--max-num-seqs
+// up to kDynamicQuantizationMaxSeqs) over int8/int4 weights on a CPU with AMX. There f32
+// compute with the plugin's dynamic quantization of activations does the small matrix
+// products of decode steps as int8 dot products that keep up with memory: Qwen2.5-Coder-1.5B
+// int8 at batch 1 decodes at 72-76 against 121-128 ms/token, int4 at 50-54 against 76-81;
+// the 0.5B's 128/128 throughput with C sequences at once is 1.45x, 1.82x, 1.43x, 1.07x,
+// 0.90x, 0.73x bf16's for C = 2, 4, 8, 16, 32, 64, as AMX's bf16 tiles take over in large
+// batches. Other CPUs were not measured and keep bf16. The KV cache stays u8.
 ov::element::Type auto_inference_precision(const AutoPrecisionInput& input);
 
 // The element type of the constants that hold the most bytes: the weights' storage (u8/u4

@@ -38,13 +38,15 @@ TEST(Precision, UnknownNamesAreErrorsNamingTheFlag) {
     }
 }
 
-TEST(Precision, AutoComputeIsF32OnlyForBatchOneCompressedWeightsOnAmx) {
-    const AutoPrecisionInput latency{1, ov::element::u8, true};
-    EXPECT_EQ(auto_inference_precision(latency), ov::element::f32);
+TEST(Precision, AutoComputeIsF32OnlyForFewSequencesOverCompressedWeightsOnAmx) {
+    for (const int seqs : {1, 2, kDynamicQuantizationMaxSeqs})
+        EXPECT_EQ(auto_inference_precision({seqs, ov::element::u8, true}), ov::element::f32);
     for (const ov::element::Type compressed : {ov::element::u4, ov::element::i4, ov::element::i8})
         EXPECT_EQ(auto_inference_precision({1, compressed, true}), ov::element::f32);
-    EXPECT_EQ(auto_inference_precision({2, ov::element::u8, true}), ov::element::bf16)
-        << "batched steps keep AMX's bf16 tiles";
+    EXPECT_EQ(auto_inference_precision({kDynamicQuantizationMaxSeqs + 1, ov::element::u8, true}),
+              ov::element::bf16)
+        << "large batches keep AMX's bf16 tiles";
+    EXPECT_EQ(auto_inference_precision({256, ov::element::u8, true}), ov::element::bf16);
     EXPECT_EQ(auto_inference_precision({1, ov::element::bf16, true}), ov::element::bf16)
         << "uncompressed weights";
     EXPECT_EQ(auto_inference_precision({1, ov::element::u8, false}), ov::element::bf16)
