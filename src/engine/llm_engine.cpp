@@ -347,7 +347,7 @@ void LLMEngine::propose_drafts() {
         // Structured output advances its grammar one sampled token at a time: no drafts.
         if (c.output_ids.empty() || c.grammar) continue;
         spec::propose_ngram_drafts(scheduler_->token_ids(seq_id), ngram_, drafts_);
-        if (!drafts_.empty()) scheduler_->propose_drafts(seq_id, drafts_);
+        scheduler_->propose_drafts(seq_id, drafts_);  // none replaces any earlier ones
     }
 }
 
