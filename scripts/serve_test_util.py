@@ -1,4 +1,5 @@
 """Shared by the Python tests that run a real `ovllm serve` on loopback (test tooling only)."""
+import os
 import socket
 import subprocess
 import sys
@@ -32,6 +33,16 @@ def exit_code():
     """Prints the failure count; the script's exit code (1 when any check failed)."""
     print(f"{len(FAILURES)} failure(s)")
     return 1 if FAILURES else 0
+
+
+def serve_command(model, port, served_name, *flags):
+    """`ovllm serve` of OVLLM_MODELS_DIR/<model> (OVLLM_BINARY) on `port` as `served_name`, in
+    the exact mode (--dtype f32: the same greedy text on every CPU), without request logs, plus
+    `flags`."""
+    binary = os.environ.get("OVLLM_BINARY", "build/ovllm")
+    folder = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), model)
+    return [binary, "serve", folder, "--port", str(port), "--served-model-name", served_name,
+            "--dtype", "f32", "--disable-log-requests", *flags]
 
 
 def start_serve(command, port, timeout_s=180):

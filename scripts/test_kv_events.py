@@ -24,7 +24,6 @@ Environment: OVLLM_BINARY, OVLLM_MODELS_DIR. Exits non-zero on a failed check.
 """
 import hashlib
 import json
-import os
 import struct
 import sys
 import time
@@ -34,7 +33,7 @@ import urllib.request
 import msgpack
 import zmq
 
-from serve_test_util import FAILURES, check, free_port, start_serve
+from serve_test_util import FAILURES, check, free_port, serve_command, start_serve
 
 BLOCK_SIZE = 32
 
@@ -64,16 +63,13 @@ def post_status(port, path):
 
 
 def start_server(port, events_port, topic):
-    binary = os.environ.get("OVLLM_BINARY", "build/ovllm")
-    model = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), "smollm2-135m")
     config = {"enable_kv_cache_events": True, "publisher": "zmq",
               "endpoint": f"tcp://*:{events_port}", "topic": topic}
     # About 24 blocks of 32 tokens (1.5 MB each in f32 for this model: 30 layers x 3 KV heads
     # x 64 x 2 x 4 bytes x 32): small enough that the fillers evict the first prompts.
-    command = [binary, "serve", model, "--port", str(port), "--served-model-name", "smol",
-               "--dtype", "f32", "--kv-cache-dtype", "f32", "--kv-cache-space", "0.036",
-               "--max-model-len", "512", "--enable-prefix-caching", "--disable-log-requests",
-               "--kv-events-config", json.dumps(config)]
+    command = serve_command("smollm2-135m", port, "smol", "--kv-cache-dtype", "f32",
+                            "--kv-cache-space", "0.036", "--max-model-len", "512",
+                            "--enable-prefix-caching", "--kv-events-config", json.dumps(config))
     return start_serve(command, port)
 
 

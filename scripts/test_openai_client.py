@@ -8,14 +8,13 @@ non-zero when a check failed. Test tooling only: the server itself never runs Py
 Environment: OVLLM_BINARY (the ovllm program), OVLLM_MODELS_DIR (folder with smollm2-135m).
 """
 import json
-import os
 import sys
 import urllib.request
 
 import openai
 from prometheus_client.parser import text_string_to_metric_families
 
-from serve_test_util import check, exit_code, free_port, start_serve, stop_serve
+from serve_test_util import check, exit_code, free_port, serve_command, start_serve, stop_serve
 
 API_KEY = "client-test-key"
 MODEL = "smollm2"
@@ -23,12 +22,9 @@ PROMPT = "The capital of France is"
 
 
 def start_server(port):
-    binary = os.environ.get("OVLLM_BINARY", "build/ovllm")
-    model = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), "smollm2-135m")
-    command = [binary, "serve", model, "--port", str(port), "--api-key", API_KEY,
-               "--served-model-name", MODEL, "--dtype", "f32", "--kv-cache-dtype", "f32",
-               "--kv-cache-space", "0.5", "--max-model-len", "2048", "--disable-log-requests"]
-    return start_serve(command, port)
+    return start_serve(serve_command("smollm2-135m", port, MODEL, "--api-key", API_KEY,
+                                     "--kv-cache-dtype", "f32", "--kv-cache-space", "0.5",
+                                     "--max-model-len", "2048"), port)
 
 
 def test_completions(client):

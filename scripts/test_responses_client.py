@@ -9,12 +9,11 @@ Starts the server on a free loopback port, runs every check, stops the server an
 non-zero when a check failed. Test tooling only: the server itself never runs Python.
 Environment: OVLLM_BINARY (the ovllm program), OVLLM_MODELS_DIR (folder with smollm2-135m).
 """
-import os
 import sys
 
 import openai
 
-from serve_test_util import check, exit_code, free_port, start_serve, stop_serve
+from serve_test_util import check, exit_code, free_port, serve_command, start_serve, stop_serve
 
 MODEL = "smollm2"
 STREAM_EVENTS = ["response.created", "response.in_progress", "response.output_item.added",
@@ -24,12 +23,8 @@ STREAM_EVENTS = ["response.created", "response.in_progress", "response.output_it
 
 
 def start_server(port):
-    binary = os.environ.get("OVLLM_BINARY", "build/ovllm")
-    model = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), "smollm2-135m")
-    command = [binary, "serve", model, "--port", str(port), "--served-model-name", MODEL,
-               "--dtype", "f32", "--kv-cache-space", "0.5", "--max-model-len", "2048",
-               "--disable-log-requests"]
-    return start_serve(command, port)
+    return start_serve(serve_command("smollm2-135m", port, MODEL, "--kv-cache-space", "0.5",
+                                     "--max-model-len", "2048"), port)
 
 
 def chat_reference(client, messages, max_tokens):

@@ -17,21 +17,17 @@ import urllib.request
 import jsonschema
 import openai
 
-from serve_test_util import FAILURES, check, free_port, start_serve
+from serve_test_util import FAILURES, check, free_port, serve_command, start_serve
 
 MODEL = "qwen"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def start_server(port):
-    binary = os.environ.get("OVLLM_BINARY", "build/ovllm")
-    model = os.path.join(os.environ.get("OVLLM_MODELS_DIR", ".models"), "qwen2.5-coder-0.5b")
-    # The exact mode (--dtype f32): the same greedy text on every CPU, so whether an output
-    # finishes within max_tokens does not depend on the CPU's kernels.
-    command = [binary, "serve", model, "--port", str(port), "--served-model-name", MODEL,
-               "--dtype", "f32", "--kv-cache-space", "1", "--max-model-len", "2048",
-               "--disable-log-requests"]
-    return start_serve(command, port, 300)
+    # The exact mode (serve_command): whether an output finishes within max_tokens does not
+    # depend on the CPU's kernels.
+    return start_serve(serve_command("qwen2.5-coder-0.5b", port, MODEL, "--kv-cache-space", "1",
+                                     "--max-model-len", "2048"), port, 300)
 
 
 def ask(client, text, **kwargs):

@@ -16,7 +16,7 @@ import sys
 import jsonschema
 import openai
 
-from serve_test_util import FAILURES, check, free_port, start_serve
+from serve_test_util import FAILURES, check, free_port, serve_command, start_serve
 
 MODEL = "qwen"
 BINARY = os.environ.get("OVLLM_BINARY", "build/ovllm")
@@ -108,12 +108,10 @@ def check_calls(case, label, names_and_arguments):
 def main():
     test_unknown_parser()
     port = free_port()
-    server = start_serve([BINARY, "serve", MODEL_DIR, "--port", str(port),
-                          # The exact mode: the same greedy text on every CPU, so the
-                          # free-form `auto` call does not depend on the CPU's kernels.
-                          "--served-model-name", MODEL, "--dtype", "f32", "--kv-cache-space", "1",
-                          "--max-model-len", "2048", "--disable-log-requests",
-                          "--enable-auto-tool-choice", "--tool-call-parser", "hermes"], port, 300)
+    # The exact mode (serve_command): the free-form `auto` call does not depend on the CPU.
+    server = start_serve(serve_command("qwen2.5-coder-0.5b", port, MODEL, "--kv-cache-space", "1",
+                                       "--max-model-len", "2048", "--enable-auto-tool-choice",
+                                       "--tool-call-parser", "hermes"), port, 300)
     try:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none")
         # All at once: the server batches them.
